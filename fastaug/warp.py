@@ -97,6 +97,15 @@ def warp_nhwc(
     """
     n, h, w, c = src.shape
     _, oh, ow, _ = dst.shape
+    # A fresh writable copy: a read-only or broadcast array would be a new Numba
+    # signature, that is another compile of several seconds.
+    mats = np.array(mats, dtype=np.float64, order="C")
+    if order == 1 and np.array_equal(mats, np.round(mats)):
+        # Integer matrices (flips, 90-degree turns, whole-pixel shifts) sample pixel
+        # centres: bilinear weights would be exactly 0 and 1, and nearest gives the
+        # same values faster and copies exactly (even -0.0; and NaN does not leak
+        # into neighbours through a zero weight, as it does in scipy).
+        order = 0
     shift_on = shifts is not None
     bright_on = brights is not None
     if shifts is None:
