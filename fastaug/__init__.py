@@ -7,11 +7,20 @@ drop-in replacement for Keras's ``ImageDataGenerator``.
 
 from __future__ import annotations
 
+from fastaug.augment import AffineParams, RandomAffine
+from fastaug.keras import ImageDataGenerator
+from fastaug.params import affine_matrices
 from fastaug.warp import warp_affine
+from fastaug.whitening import ZCA
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AffineParams",
+    "ImageDataGenerator",
+    "RandomAffine",
+    "ZCA",
+    "affine_matrices",
     "warp_affine",
     "__version__",
 ]

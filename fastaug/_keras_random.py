@@ -1,0 +1,239 @@
+"""Keras's per-image parameter stream, reproduced on a local ``RandomState``.
+
+Keras's ``ImageDataGenerator.get_random_transform`` draws from numpy's *global*
+legacy RNG, image after image, in a fixed order: rotation, height shift (``tx``),
+width shift (``ty``), shear, zoom (two draws), the two flip coins (always drawn),
+channel shift, brightness. A zero range skips its draw (except the coins). With
+float ranges every draw is one ``random_sample()`` double, so a whole batch's
+parameters are one ``(batch, k)`` block of uniforms mapped column by column,
+bit-identical to Keras's loop. Integer or list shift ranges go through
+``choice`` (a variable number of integer draws), so they fall back to a literal
+per-image port of Keras's code on the same local state.
+
+Nothing here touches numpy's global RNG or any pixel.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BatchParams", "draw_batch", "draw_one", "is_float_range"]
+
+#: Keys of Keras's transform-parameter dict, in its order.
+PARAM_KEYS = ("theta", "tx", "ty", "shear", "zx", "zy", "flip_horizontal",
+              "flip_vertical", "channel_shift_intensity", "brightness")
+
+
+class BatchParams:
+    """Per-image parameters of one batch as float64/bool arrays of length ``n``.
+
+    ``channel_shift_intensity`` and ``brightness`` are None when that transform is
+    off for the whole batch (Keras's ``None``).
+    """
+
+    __slots__ = PARAM_KEYS + ("n",)
+
+    def __init__(self, n: int, **arrays: Any) -> None:
+        self.n = n
+        for key in PARAM_KEYS:
+            setattr(self, key, arrays.get(key))
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        """One Keras-style parameter dict per image (Python scalars)."""
+        out = []
+        for i in range(self.n):
+            d: dict[str, Any] = {}
+            for key in PARAM_KEYS:
+                arr = getattr(self, key)
+                if arr is None:
+                    d[key] = None
+                elif key.startswith("flip"):
+                    d[key] = int(arr[i])
+                else:
+                    d[key] = float(arr[i])
+            out.append(d)
+        return out
+
+    @classmethod
+    def from_dicts(cls, dicts: list[dict[str, Any]]) -> BatchParams:
+        """Stack Keras-style dicts (missing keys take Keras's ``.get`` defaults)."""
+        defaults = {"theta": 0.0, "tx": 0.0, "ty": 0.0, "shear": 0.0, "zx": 1.0,
+                    "zy": 1.0, "flip_horizontal": False, "flip_vertical": False}
+        arrays: dict[str, Any] = {}
+        for key, default in defaults.items():
+            vals = [d.get(key, default) for d in dicts]
+            dt = bool if key.startswith("flip") else np.float64
+            arrays[key] = np.array([bool(v) if dt is bool else float(v) for v in vals], dt)
+        for key in ("channel_shift_intensity", "brightness"):
+            vals = [d.get(key) for d in dicts]
+            if all(v is None for v in vals):
+                arrays[key] = None
+            else:
+                # None for one image and a value for another: None means "off",
+                # which is a shift of 0 / a brightness of exactly 1 only for the
+                # shift; keep the mask so the caller can tell.
+                arrays[key] = np.array([np.nan if v is None else float(v) for v in vals])
+        return cls(len(dicts), **arrays)
+
+
+def is_float_range(r: Any) -> bool:
+    """True when Keras would draw ``r`` with ``uniform`` (its ``choice`` raises).
+
+    Keras calls ``np.random.choice(r)`` first and falls back to ``uniform`` on
+    ValueError, which numpy raises for a 0-d value that is not an integer.
+    """
+    if isinstance(r, float):  # the common case, without numpy's overhead
+        return True
+    if isinstance(r, int):
+        return False
+    a = np.asarray(r)
+    if a.ndim != 0:
+        return False
+    try:
+        operator.index(a.item())
+    except TypeError:
+        return True
+    # An int n <= 0 also makes choice raise ValueError (then uniform is used);
+    # treat it as the generic path, which reproduces that literally.
+    return False
+
+
+def _uniform(low: float, high: float, u: np.ndarray) -> np.ndarray:
+    # numpy's legacy uniform is ``low + (high - low) * next_double()`` in double.
+    low = float(low)
+    high = float(high)
+    return low + (high - low) * u
+
+
+def draw_one(gen: Any, img_shape: tuple[int, ...], rs: np.random.RandomState) -> dict[str, Any]:
+    """A literal port of Keras's ``get_random_transform`` on the local state ``rs``.
+
+    ``gen`` supplies the live generator attributes (Keras reads them per call).
+    """
+    img_row_axis = gen.row_axis - 1
+    img_col_axis = gen.col_axis - 1
+
+    if gen.rotation_range:
+        theta = rs.uniform(-gen.rotation_range, gen.rotation_range)
+    else:
+        theta = 0
+
+    if gen.height_shift_range:
+        try:  # 1-D array-like or int
+            tx = rs.choice(gen.height_shift_range)
+            tx *= rs.choice([-1, 1])
+        except ValueError:  # floating point
+            tx = rs.uniform(-gen.height_shift_range, gen.height_shift_range)
+        if np.max(gen.height_shift_range) < 1:
+            tx *= img_shape[img_row_axis]
+    else:
+        tx = 0
+
+    if gen.width_shift_range:
+        try:
+            ty = rs.choice(gen.width_shift_range)
+            ty *= rs.choice([-1, 1])
+        except ValueError:
+            ty = rs.uniform(-gen.width_shift_range, gen.width_shift_range)
+        if np.max(gen.width_shift_range) < 1:
+            ty *= img_shape[img_col_axis]
+    else:
+        ty = 0
+
+    if gen.shear_range:
+        shear = rs.uniform(-gen.shear_range, gen.shear_range)
+    else:
+        shear = 0
+
+    if gen.zoom_range[0] == 1 and gen.zoom_range[1] == 1:
+        zx, zy = 1, 1
+    else:
+        zx, zy = rs.uniform(gen.zoom_range[0], gen.zoom_range[1], 2)
+
+    flip_horizontal = (rs.random() < 0.5) * gen.horizontal_flip
+    flip_vertical = (rs.random() < 0.5) * gen.vertical_flip
+
+    channel_shift_intensity = None
+    if gen.channel_shift_range != 0:
+        channel_shift_intensity = rs.uniform(-gen.channel_shift_range,
+                                             gen.channel_shift_range)
+
+    brightness = None
+    if gen.brightness_range is not None:
+        brightness = rs.uniform(gen.brightness_range[0], gen.brightness_range[1])
+
+    return {
+        "theta": theta,
+        "tx": tx,
+        "ty": ty,
+        "shear": shear,
+        "zx": zx,
+        "zy": zy,
+        "flip_horizontal": flip_horizontal,
+        "flip_vertical": flip_vertical,
+        "channel_shift_intensity": channel_shift_intensity,
+        "brightness": brightness,
+    }
+
+
+def draw_batch(gen: Any, n: int, img_shape: tuple[int, ...],
+               rs: np.random.RandomState) -> BatchParams:
+    """Draw ``n`` images' parameters, consuming ``rs`` exactly as Keras's loop would.
+
+    Float (or zero) ranges take one vectorised ``random_sample((n, k))``; integer
+    and list shift ranges take the per-image port.
+    """
+    hs, ws = gen.height_shift_range, gen.width_shift_range
+    fast = (not hs or is_float_range(hs)) and (not ws or is_float_range(ws))
+    if not fast:
+        return BatchParams.from_dicts([draw_one(gen, img_shape, rs) for _ in range(n)])
+
+    img_row_axis = gen.row_axis - 1
+    img_col_axis = gen.col_axis - 1
+    rot = bool(gen.rotation_range)
+    zoom = not (gen.zoom_range[0] == 1 and gen.zoom_range[1] == 1)
+    shear = bool(gen.shear_range)
+    cshift = gen.channel_shift_range != 0
+    bright = gen.brightness_range is not None
+    k = rot + bool(hs) + bool(ws) + shear + 2 * zoom + 2 + cshift + bright
+    u = rs.random_sample((n, k))
+    zeros = np.zeros(n)
+    col = 0
+
+    def take() -> np.ndarray:
+        nonlocal col
+        c = u[:, col]
+        col += 1
+        return c
+
+    theta = _uniform(-gen.rotation_range, gen.rotation_range, take()) if rot else zeros
+    if hs:
+        tx = _uniform(-hs, hs, take())
+        if float(hs) < 1:  # Keras: np.max(range) < 1; hs is a scalar here
+            tx *= img_shape[img_row_axis]
+    else:
+        tx = zeros
+    if ws:
+        ty = _uniform(-ws, ws, take())
+        if float(ws) < 1:
+            ty *= img_shape[img_col_axis]
+    else:
+        ty = zeros
+    sh = _uniform(-gen.shear_range, gen.shear_range, take()) if shear else zeros
+    if zoom:
+        zx = _uniform(gen.zoom_range[0], gen.zoom_range[1], take())
+        zy = _uniform(gen.zoom_range[0], gen.zoom_range[1], take())
+    else:
+        zx = zy = np.ones(n)
+    fh = (take() < 0.5) & bool(gen.horizontal_flip)
+    fv = (take() < 0.5) & bool(gen.vertical_flip)
+    cs = (_uniform(-gen.channel_shift_range, gen.channel_shift_range, take())
+          if cshift else None)
+    br = (_uniform(gen.brightness_range[0], gen.brightness_range[1], take())
+          if bright else None)
+    return BatchParams(n, theta=theta, tx=tx, ty=ty, shear=sh, zx=zx, zy=zy,
+                       flip_horizontal=fh, flip_vertical=fv,
+                       channel_shift_intensity=cs, brightness=br)
