@@ -33,7 +33,7 @@ def _load(src, i, lut):  # pragma: no cover - replaced by the overload in jitted
     return np.float32(src[i])
 
 
-@overload(_load, inline="always")
+@overload(_load)
 def _load_overload(src, i, lut):
     # A 256-entry table lookup beat the int -> float conversion by 30% per tap
     # (a load instead of a two-uop convert). float32 input needs neither.
@@ -43,7 +43,7 @@ def _load_overload(src, i, lut):
 
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _map_coordinate(x: float, n: int, mode: int) -> float:
     """Bring an out-of-range coordinate into the image as scipy.ndimage does.
 
@@ -91,7 +91,7 @@ def _map_coordinate(x: float, n: int, mode: int) -> float:
     return x
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _tap(i: int, n: int, mode: int) -> int:
     """Index of a filter tap that fell one step outside [0, n-1] after mapping.
 
@@ -111,102 +111,217 @@ def _tap(i: int, n: int, mode: int) -> int:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _blend_inside(src, lut, sbase, buf, bbase, offs, fys, fxs, inside, ow, rowstride, order,
-                  c):
-    """Sample every pixel of a row whose taps all lie inside the image.
-
-    Inlined with a literal ``c`` for 1, 3 and 4 channels so LLVM unrolls the
-    channel loop; ``offs`` come from the coordinate pass.
-    """
-    if order == 1:
-        for j in range(ow):
-            if inside[j]:
-                fy = fys[j]
-                fx = fxs[j]
-                w11 = fy * fx
-                w10 = fy - w11
-                w01 = fx - w11
-                w00 = np.float32(1.0) - fy - w01
-                p = (sbase + offs[j]) & _NONNEG
-                q = (p + rowstride) & _NONNEG
-                o = (bbase + j * c) & _NONNEG
-                for ch in range(c):
-                    buf[o + ch] = (w00 * _load(src, (p + ch) & _NONNEG, lut)
-                                   + w01 * _load(src, (p + c + ch) & _NONNEG, lut)
-                                   + w10 * _load(src, (q + ch) & _NONNEG, lut)
-                                   + w11 * _load(src, (q + c + ch) & _NONNEG, lut))
-    else:
-        for j in range(ow):
-            if inside[j]:
-                p = (sbase + offs[j]) & _NONNEG
-                o = (bbase + j * c) & _NONNEG
-                for ch in range(c):
-                    buf[o + ch] = _load(src, (p + ch) & _NONNEG, lut)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _finish_run(buf, b0, dst, d0, count, bright, bright_on, lo, hi, scale, to_uint8):
-    """Brightness, rescale and the cast of ``count`` float32 values into ``dst``.
+def _finish_run(buf, dst, d0, count, bright, bright_on, lo, hi, scale, to_uint8):
+    """Brightness, rescale and the cast of ``buf[:count]`` into ``dst[d0:d0+count]``.
 
     A separate, branch-free pass over a row of floats: it vectorises, where the
-    same work inside the gather loop would not.
+    same work inside the gather loop would not. Unsigned indices spare the
+    per-element negative-index check that would stop the vectoriser.
     """
+    d = np.uint64(d0)
     if bright_on:
         for i in range(count):
-            buf[b0 + i] = min(max(buf[b0 + i] * bright, lo), hi)
+            buf[i] = min(max(buf[i] * bright, lo), hi)
     if to_uint8:
         for i in range(count):
             # scipy's own uint8 output rounds half up; match it.
-            v = np.floor(buf[b0 + i] * scale + np.float32(0.5))
-            dst[(d0 + i) & _NONNEG] = min(max(v, np.float32(0.0)), np.float32(255.0))
+            v = np.floor(buf[i] * scale + np.float32(0.5))
+            dst[d + np.uint64(i)] = min(max(v, np.float32(0.0)), np.float32(255.0))
     else:
         for i in range(count):
-            dst[(d0 + i) & _NONNEG] = buf[b0 + i] * scale
+            dst[d + np.uint64(i)] = buf[i] * scale
 
 
 @njit(cache=True, nogil=True)
-def _coords_row(r, m0, m1, m2, m3, m4, m5, ow, ylim, xlim, rnd, order, w32, c32, offs, fys,
-                fxs, inside):
-    """Coordinate pass of one output row; returns how many pixels are inside.
+def _axis_span(a, b, inv_b, lim, lo, hi):
+    """Narrow ``[lo, hi)`` to the j with ``0 <= a + b*j <= lim`` (float estimate)."""
+    if b > 0.0:
+        return max(lo, -a * inv_b), min(hi, (lim - a) * inv_b + 1.0)
+    if b < 0.0:
+        return max(lo, (lim - a) * inv_b), min(hi, -a * inv_b + 1.0)
+    if a < 0.0 or a > lim:
+        return lo, -1.0
+    return lo, hi
 
-    Kept out of line so LLVM vectorises it on its own.
+
+@njit(cache=True, nogil=True)
+def _inside_span(r, m0, m1, m2, m3, m4, m5, inv1, inv4, ow, ylim, xlim, strict):
+    """The output columns ``[j0, j1)`` of row ``r`` whose samples need no mode logic.
+
+    A sample is inside when ``0 <= y`` and ``y < ylim`` (``<=`` unless ``strict``),
+    and the same for ``x``. Both coordinates are affine in ``j`` and their float
+    evaluation is monotone in ``j``, so the inside columns form one interval:
+    estimate it with the reciprocals ``inv1 = 1/m1``, ``inv4 = 1/m4``, then settle
+    each end with the exact per-pixel test. A short estimate only sends pixels to
+    the exact border path, so it costs time, never correctness.
     """
-    nin = np.int32(0)
-    for j in range(ow):
-        # Same operations in the same order as scipy, so the coordinate is
-        # bit-identical and ties round the same way.
-        y = r * m0 + j * m1 + m2
-        x = r * m3 + j * m4 + m5
-        # Bilinear needs the +1 taps inside too.
-        if order == 0:
-            ok = (y >= 0.0) & (x >= 0.0) & (y <= ylim) & (x <= xlim)
-        else:
-            ok = (y >= 0.0) & (x >= 0.0) & (y < ylim) & (x < xlim)
-        # Clamped so the int conversion is defined for every pixel; only the
-        # inside ones use the result.
-        yc = min(max(y + rnd, 0.0), ylim + rnd)
-        xc = min(max(x + rnd, 0.0), xlim + rnd)
-        yi = np.int32(yc)
-        xi = np.int32(xc)
-        offs[j] = (yi * w32 + xi) * c32
-        fys[j] = np.float32(yc - np.float64(yi))
-        fxs[j] = np.float32(xc - np.float64(xi))
-        inside[j] = ok
-        nin += np.int32(ok)
-    return nin
+    ry = r * m0
+    rx = r * m3
+    lo, hi = _axis_span(ry + m2, m1, inv1, ylim, 0.0, float(ow))
+    lo, hi = _axis_span(rx + m5, m4, inv4, xlim, lo, hi)
+    if hi <= lo:
+        return 0, 0
+    j0 = max(int(lo) - 1, 0)
+    j1 = min(int(hi) + 1, ow)
+    while j0 < j1 and not _is_inside(ry + j0 * m1 + m2, rx + j0 * m4 + m5, ylim, xlim, strict):
+        j0 += 1
+    while j1 > j0 and not _is_inside(ry + (j1 - 1) * m1 + m2, rx + (j1 - 1) * m4 + m5, ylim,
+                                     xlim, strict):
+        j1 -= 1
+    return j0, j1
 
 
 @njit(cache=True, nogil=True)
-def warp_batch(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-               bright_on, lo, hi, order, mode, cval, scale, to_uint8):
+def _is_inside(y, x, ylim, xlim, strict):
+    if strict:
+        return y >= 0.0 and x >= 0.0 and y < ylim and x < xlim
+    return y >= 0.0 and x >= 0.0 and y <= ylim and x <= xlim
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _span_bilinear(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, j0, j1, w, c, cols,
+                   offs, fys, fxs):
+    """Bilinear samples of columns ``[j0, j1)``, all four taps inside the image.
+
+    Two passes: coordinates, offsets and weights (vectorised), then the gather and
+    blend with the channel loop unrolled for a literal ``c``.
+    """
+    ry = r * m0
+    rx = r * m3
+    wc = np.int32(w * c)
+    c32 = np.int32(c)
+    uwc = np.uint64(w * c)
+    uc = np.uint64(c)
+    u0 = np.uint64(j0)
+    for k in range(j1 - j0):
+        # Same operations in the same order as scipy (``cols[j]`` is float(j)), so
+        # the coordinate is bit-identical. Inside, int() is floor. The float table
+        # and the unsigned index keep this loop vectorised: AVX2 has no int64 to
+        # double conversion, and a signed index adds a check per element.
+        jf = cols[u0 + np.uint64(k)]
+        y = ry + jf * m1 + m2
+        x = rx + jf * m4 + m5
+        yi = np.int32(y)
+        xi = np.int32(x)
+        offs[k] = yi * wc + xi * c32
+        fys[k] = np.float32(y - np.float64(yi))
+        fxs[k] = np.float32(x - np.float64(xi))
+    for k in range(j1 - j0):
+        fy = fys[k]
+        fx = fxs[k]
+        w11 = fy * fx
+        w10 = fy - w11
+        w01 = fx - w11
+        w00 = np.float32(1.0) - fy - w01
+        # Unsigned indices need no negative-index check (masking a signed index
+        # does the same but costs two instructions per tap).
+        p = np.uint64(sbase + offs[k])
+        q = p + uwc
+        o = np.uint64(bbase + (j0 + k) * c)
+        for ch in range(c):
+            k = np.uint64(ch)
+            buf[o + k] = (w00 * _load(src, p + k, lut)
+                          + w01 * _load(src, p + uc + k, lut)
+                          + w10 * _load(src, q + k, lut)
+                          + w11 * _load(src, q + uc + k, lut))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _span_nearest(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, j0, j1, w, c, cols,
+                  offs):
+    """Nearest samples of columns ``[j0, j1)``, all inside: round half up, as scipy."""
+    ry = r * m0
+    rx = r * m3
+    wc = np.int32(w * c)
+    c32 = np.int32(c)
+    u0 = np.uint64(j0)
+    for k in range(j1 - j0):
+        jf = cols[u0 + np.uint64(k)]
+        offs[k] = (np.int32(ry + jf * m1 + m2 + 0.5) * wc
+                   + np.int32(rx + jf * m4 + m5 + 0.5) * c32)
+    for k in range(j1 - j0):
+        p = np.uint64(sbase + offs[k])
+        o = np.uint64(bbase + (j0 + k) * c)
+        for ch in range(c):
+            buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _border(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, j0, j1, h, w, c, order,
+            mode, cvalf):
+    """Samples of columns ``[j0, j1)`` near or beyond the edge: scipy's exact logic.
+
+    scipy maps the coordinate into the image by the mode, then extends the taps
+    that still fall one step outside. Inlined with a literal ``c`` like the spans.
+    """
+    uc = np.uint64(c)
+    for j in range(j0, j1):
+        o = np.uint64(bbase + j * c)
+        cy = _map_coordinate(r * m0 + j * m1 + m2, h, mode)
+        cx = _map_coordinate(r * m3 + j * m4 + m5, w, mode)
+        if cy <= -1.0 or cx <= -1.0:
+            for ch in range(c):
+                buf[o + np.uint64(ch)] = cvalf
+        elif order == 0:
+            iy = _tap(int(np.floor(cy + 0.5)), h, mode)
+            ix = _tap(int(np.floor(cx + 0.5)), w, mode)
+            p = np.uint64(sbase + (iy * w + ix) * c)
+            for ch in range(c):
+                buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
+        else:
+            fly = np.floor(cy)
+            flx = np.floor(cx)
+            fy = np.float32(cy - fly)
+            fx = np.float32(cx - flx)
+            iy = int(fly)
+            ix = int(flx)
+            ya = np.uint64(sbase + _tap(iy, h, mode) * w * c)
+            yb = np.uint64(sbase + _tap(iy + 1, h, mode) * w * c)
+            xa = np.uint64(_tap(ix, w, mode)) * uc
+            xb = np.uint64(_tap(ix + 1, w, mode)) * uc
+            w11 = fy * fx
+            w10 = fy - w11
+            w01 = fx - w11
+            w00 = np.float32(1.0) - fy - w01
+            for ch in range(c):
+                k = np.uint64(ch)
+                buf[o + k] = (w00 * _load(src, ya + xa + k, lut)
+                              + w01 * _load(src, ya + xb + k, lut)
+                              + w10 * _load(src, yb + xa + k, lut)
+                              + w11 * _load(src, yb + xb + k, lut))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, inv1, inv4, ow, h, w, c,
+         order, mode, cvalf, ylim, xlim, cols, offs, fys, fxs):
+    """One output row into ``buf``: the inside span fast, the ends exactly."""
+    j0, j1 = _inside_span(r, m0, m1, m2, m3, m4, m5, inv1, inv4, ow, ylim, xlim, order == 1)
+    if order == 1:
+        _span_bilinear(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, j0, j1, w, c,
+                       cols, offs, fys, fxs)
+    else:
+        _span_nearest(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, j0, j1, w, c,
+                      cols, offs)
+    if j0 > 0:
+        _border(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, 0, j0, h, w, c, order,
+                mode, cvalf)
+    if j1 < ow:
+        _border(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, j1, ow, h, w, c, order,
+                mode, cvalf)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _warp_images(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights, bright_on,
+                 lo, hi, order, mode, cval, scale, to_uint8):
     """Warp images ``n0 .. n1-1`` of ``src`` into ``dst`` (both flat, NHWC).
 
     ``mats`` is (N, 6): row = m0*r + m1*c + m2, col = m3*r + m4*c + m5. Each output
-    row goes through three passes: coordinates (vectorised), the gather/blend of
-    pixels whose taps are all inside, then the rare border pixels with scipy's mode
-    logic. Values land in a float32 buffer that one more pass casts to ``dst``.
-    With ``shift_on`` the buffer holds the whole image, because Keras clips the
-    shift to the warped image's own range, known only once it is all warped.
+    row is sampled into a float32 buffer: the columns whose taps are all inside
+    the image (one interval, found analytically) by a fast two-pass loop, the rest
+    by scipy's per-pixel mode logic. One more pass applies brightness and rescale
+    and casts to ``dst``. With ``shift_on`` the buffer holds the whole image,
+    because Keras clips the shift to the warped image's own range, known only once
+    the whole image is warped.
     """
     cvalf = np.float32(cval)
     lut = np.arange(256).astype(np.float32)
@@ -215,20 +330,13 @@ def warp_batch(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, bright
     scale = np.float32(scale)
     rowlen = ow * c
     buf = np.empty(oh * rowlen if shift_on else rowlen, np.float32)
-    # int32 offsets: AVX2 converts float64 -> int32 in vector registers but has
-    # no float64 -> int64 instruction, which made this pass 2.5x slower.
     offs = np.empty(ow, np.int32)
-    w32 = np.int32(w)
-    c32 = np.int32(c)
+    cols = np.arange(ow).astype(np.float64)
     fys = np.empty(ow, np.float32)
     fxs = np.empty(ow, np.float32)
-    inside = np.empty(ow, np.bool_)
-    himax = h - 1
-    wimax = w - 1
-    ylim = float(himax)
-    xlim = float(wimax)
-    # Nearest rounds half up (scipy's floor(v + 0.5)); int() floors v >= 0.
-    rnd = 0.5 if order == 0 else 0.0
+    # Bilinear needs both taps inside: y < h - 1. Nearest needs y <= h - 1.
+    ylim = float(h - 1)
+    xlim = float(w - 1)
     for n in range(n0, n1):
         m0 = mats[n, 0]
         m1 = mats[n, 1]
@@ -236,57 +344,17 @@ def warp_batch(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, bright
         m3 = mats[n, 3]
         m4 = mats[n, 4]
         m5 = mats[n, 5]
+        inv1 = 1.0 / m1 if m1 != 0.0 else 0.0
+        inv4 = 1.0 / m4 if m4 != 0.0 else 0.0
         sbase = n * h * w * c
         dbase = n * oh * rowlen
         bright = np.float32(brights[n])
         for r in range(oh):
             bbase = r * rowlen if shift_on else 0
-            nin = _coords_row(r, m0, m1, m2, m3, m4, m5, ow, ylim, xlim, rnd, order, w32, c32,
-                              offs, fys, fxs, inside)
-            if c == 3:
-                _blend_inside(src, lut, sbase, buf, bbase, offs, fys, fxs, inside, ow, w * c, order, 3)
-            elif c == 1:
-                _blend_inside(src, lut, sbase, buf, bbase, offs, fys, fxs, inside, ow, w * c, order, 1)
-            elif c == 4:
-                _blend_inside(src, lut, sbase, buf, bbase, offs, fys, fxs, inside, ow, w * c, order, 4)
-            else:
-                _blend_inside(src, lut, sbase, buf, bbase, offs, fys, fxs, inside, ow, w * c, order, c)
-            if nin < ow:
-                for j in range(ow):
-                    if inside[j]:
-                        continue
-                    o = bbase + j * c
-                    cy = _map_coordinate(r * m0 + j * m1 + m2, h, mode)
-                    cx = _map_coordinate(r * m3 + j * m4 + m5, w, mode)
-                    if cy <= -1.0 or cx <= -1.0:
-                        for ch in range(c):
-                            buf[o + ch] = cvalf
-                    elif order == 0:
-                        iy = _tap(int(np.floor(cy + 0.5)), h, mode)
-                        ix = _tap(int(np.floor(cx + 0.5)), w, mode)
-                        p = sbase + (iy * w + ix) * c
-                        for ch in range(c):
-                            buf[o + ch] = _load(src, p + ch, lut)
-                    else:
-                        fly = np.floor(cy)
-                        flx = np.floor(cx)
-                        fy = np.float32(cy - fly)
-                        fx = np.float32(cx - flx)
-                        ya = _tap(int(fly), h, mode) * w
-                        yb = _tap(int(fly) + 1, h, mode) * w
-                        xa = _tap(int(flx), w, mode)
-                        xb = _tap(int(flx) + 1, w, mode)
-                        w11 = fy * fx
-                        w10 = fy - w11
-                        w01 = fx - w11
-                        w00 = np.float32(1.0) - fy - w01
-                        for ch in range(c):
-                            buf[o + ch] = (w00 * _load(src, sbase + (ya + xa) * c + ch, lut)
-                                           + w01 * _load(src, sbase + (ya + xb) * c + ch, lut)
-                                           + w10 * _load(src, sbase + (yb + xa) * c + ch, lut)
-                                           + w11 * _load(src, sbase + (yb + xb) * c + ch, lut))
+            _row(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, inv1, inv4, ow, h, w, c,
+                 order, mode, cvalf, ylim, xlim, cols, offs, fys, fxs)
             if not shift_on:
-                _finish_run(buf, 0, dst, dbase + r * rowlen, rowlen, bright, bright_on, lo, hi,
+                _finish_run(buf, dst, dbase + r * rowlen, rowlen, bright, bright_on, lo, hi,
                             scale, to_uint8)
         if shift_on:
             npix = oh * rowlen
@@ -298,4 +366,82 @@ def warp_batch(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, bright
             s = np.float32(shifts[n])
             for i in range(npix):
                 buf[i] = min(max(buf[i] + s, vmin), vmax)
-            _finish_run(buf, 0, dst, dbase, npix, bright, bright_on, lo, hi, scale, to_uint8)
+            _finish_run(buf, dst, dbase, npix, bright, bright_on, lo, hi, scale, to_uint8)
+
+
+# One compiled kernel per (channel count, order), with both as literals so LLVM
+# unrolls the channel loops and drops the other order's code. ``kernel_for``
+# picks one from Python, so a process compiles only the kernels it uses: a cold
+# start pays for one (a few seconds), not for all eight.
+
+
+@njit(cache=True, nogil=True)
+def warp_c1_nearest(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+                    bright_on, lo, hi, mode, cval, scale, to_uint8):
+    _warp_images(src, dst, n0, n1, h, w, 1, oh, ow, mats, shifts, shift_on, brights, bright_on,
+                 lo, hi, 0, mode, cval, scale, to_uint8)
+
+
+@njit(cache=True, nogil=True)
+def warp_c1_linear(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+                   bright_on, lo, hi, mode, cval, scale, to_uint8):
+    _warp_images(src, dst, n0, n1, h, w, 1, oh, ow, mats, shifts, shift_on, brights, bright_on,
+                 lo, hi, 1, mode, cval, scale, to_uint8)
+
+
+@njit(cache=True, nogil=True)
+def warp_c3_nearest(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+                    bright_on, lo, hi, mode, cval, scale, to_uint8):
+    _warp_images(src, dst, n0, n1, h, w, 3, oh, ow, mats, shifts, shift_on, brights, bright_on,
+                 lo, hi, 0, mode, cval, scale, to_uint8)
+
+
+@njit(cache=True, nogil=True)
+def warp_c3_linear(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+                   bright_on, lo, hi, mode, cval, scale, to_uint8):
+    _warp_images(src, dst, n0, n1, h, w, 3, oh, ow, mats, shifts, shift_on, brights, bright_on,
+                 lo, hi, 1, mode, cval, scale, to_uint8)
+
+
+@njit(cache=True, nogil=True)
+def warp_c4_nearest(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+                    bright_on, lo, hi, mode, cval, scale, to_uint8):
+    _warp_images(src, dst, n0, n1, h, w, 4, oh, ow, mats, shifts, shift_on, brights, bright_on,
+                 lo, hi, 0, mode, cval, scale, to_uint8)
+
+
+@njit(cache=True, nogil=True)
+def warp_c4_linear(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+                   bright_on, lo, hi, mode, cval, scale, to_uint8):
+    _warp_images(src, dst, n0, n1, h, w, 4, oh, ow, mats, shifts, shift_on, brights, bright_on,
+                 lo, hi, 1, mode, cval, scale, to_uint8)
+
+
+@njit(cache=True, nogil=True)
+def warp_cn_nearest(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+                    bright_on, lo, hi, mode, cval, scale, to_uint8):
+    _warp_images(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights, bright_on,
+                 lo, hi, 0, mode, cval, scale, to_uint8)
+
+
+@njit(cache=True, nogil=True)
+def warp_cn_linear(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+                   bright_on, lo, hi, mode, cval, scale, to_uint8):
+    _warp_images(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights, bright_on,
+                 lo, hi, 1, mode, cval, scale, to_uint8)
+
+
+_KERNELS = {
+    (1, 0): warp_c1_nearest, (1, 1): warp_c1_linear,
+    (3, 0): warp_c3_nearest, (3, 1): warp_c3_linear,
+    (4, 0): warp_c4_nearest, (4, 1): warp_c4_linear,
+}
+
+
+def kernel_for(c: int, order: int):
+    """The compiled kernel for ``c`` channels and interpolation ``order``.
+
+    All take ``(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+    bright_on, lo, hi, mode, cval, scale, to_uint8)``.
+    """
+    return _KERNELS.get((c, order), warp_cn_linear if order == 1 else warp_cn_nearest)
