@@ -58,24 +58,25 @@ def affine_matrices(
     --------
     >>> import numpy as np
     >>> from fastaug.params import affine_matrices
-    >>> affine_matrices(4, 4, theta=[0.0, 90.0]).round(6)[1]
+    >>> affine_matrices(4, 4, theta=[0.0, 90.0]).round(6)[1] + 0.0  # + 0.0 drops -0.0
     array([[ 0.,  1.,  0.],
            [-1.,  0.,  3.]])
     """
     theta, tx, ty, shear, zx, zy, fh, fv = np.broadcast_arrays(
-        *(np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in
+        *(np.asarray(a, dtype=np.float64).reshape(-1) for a in
           (theta, tx, ty, shear, zx, zy, flip_horizontal, flip_vertical))
     )
     t = np.deg2rad(theta)
     s = np.deg2rad(shear)
     cos_t, sin_t = np.cos(t), np.sin(t)
+    sin_s, cos_s = np.sin(s), np.cos(s)
     # R @ Shift @ Shear @ Zoom, written out in Keras's (x, y) frame:
     #   A = [[cos, -sin], [sin, cos]] @ [[1, -sin s], [0, cos s]] @ diag(zx, zy)
     #   b = R @ (tx, ty)
     a00 = cos_t * zx
-    a01 = (-cos_t * np.sin(s) - sin_t * np.cos(s)) * zy
+    a01 = (-cos_t * sin_s - sin_t * cos_s) * zy
     a10 = sin_t * zx
-    a11 = (-sin_t * np.sin(s) + cos_t * np.cos(s)) * zy
+    a11 = (-sin_t * sin_s + cos_t * cos_s) * zy
     b0 = cos_t * tx - sin_t * ty
     b1 = sin_t * tx + cos_t * ty
     # Keras centres with o_x = h/2 - 0.5 on its first axis and o_y = w/2 - 0.5 on
@@ -87,18 +88,19 @@ def affine_matrices(
     # Keras then swaps both axes (M' = P M P): scipy's row is Keras's second axis.
     # Hence the quirk that, on non-square images, the rotation centre's offsets are
     # swapped too.
-    m = np.empty(theta.shape + (2, 3))
-    m[..., 0, 0] = a11
-    m[..., 0, 1] = a10
-    m[..., 0, 2] = c1
-    m[..., 1, 0] = a01
-    m[..., 1, 1] = a00
-    m[..., 1, 2] = c0
-    # Output (r, c) -> (r, w-1-c) for a horizontal flip, (h-1-r, c) for vertical.
-    fh = fh.astype(bool)
-    fv = fv.astype(bool)
-    m[fh, :, 2] += (w - 1) * m[fh, :, 1]
-    m[fh, :, 1] *= -1
-    m[fv, :, 2] += (h - 1) * m[fv, :, 0]
-    m[fv, :, 0] *= -1
+    m = np.empty((theta.shape[0], 2, 3))
+    m[:, 0, 0] = a11
+    m[:, 0, 1] = a10
+    m[:, 0, 2] = c1
+    m[:, 1, 0] = a01
+    m[:, 1, 1] = a00
+    m[:, 1, 2] = c0
+    # Output (r, c) -> (r, w-1-c) for a horizontal flip, (h-1-r, c) for vertical:
+    # as arithmetic on the 0/1 flags, cheaper than masked indexing.
+    sh = 1.0 - 2.0 * (fh != 0)
+    sv = 1.0 - 2.0 * (fv != 0)
+    m[:, :, 2] += ((w - 1) * (fh != 0))[:, None] * m[:, :, 1]
+    m[:, :, 1] *= sh[:, None]
+    m[:, :, 2] += ((h - 1) * (fv != 0))[:, None] * m[:, :, 0]
+    m[:, :, 0] *= sv[:, None]
     return m
