@@ -176,7 +176,7 @@ class ZCA:
         Largest float64 square matrix ``fit`` may form (d x d when n >= d,
         n x n when n < d). Fitting needs roughly five times this at its peak
         (the eigensolver's workspace). A fit that would exceed it raises
-        ``MemoryError`` before doing any work.
+        ``MemoryError`` before forming the matrix.
 
     Attributes
     ----------
@@ -235,6 +235,14 @@ class ZCA:
     **Non-finite data.** ``fit`` raises ``ValueError`` on NaN or infinity.
     ``transform`` does not check (it would cost a pass per batch): NaN in a
     sample propagates to that sample's output.
+
+    **Cost.** With n >= d, ``fit`` reads the data once and does n*d*d/2
+    multiply-adds in float64 (syrk) plus one d x d symmetric eigensolve
+    (LAPACK ``syevd``, run on the cores idle at that moment, since its BLAS-2
+    phase stalls badly on busy cores); memory is about five d x d float64
+    matrices plus one chunk. With n < d it reads the data three times (stats,
+    Gram matrix, then ``U = X^T V / s``) and holds ``U`` (d x n) besides.
+    ``transform`` costs what one GEMM of the same shapes costs.
 
     Parameters ``epsilon``, ``rescale`` and ``data_format`` are read by
     ``fit``; changing them afterwards has no effect until the next fit. The
@@ -376,8 +384,8 @@ class ZCA:
             raise RuntimeError(
                 "ZCA.whitening_matrix_ is not available: call ZCA.fit(x) with whiten=True first"
             )
-        u = self.components_.astype(np.float64, copy=False)
-        return (u * self.scales_) @ u.T
+        b = self.components_.astype(np.float64, copy=False) * np.sqrt(self.scales_)
+        return b @ b.T  # = (u * scales_) @ u.T, as syrk
 
     # --------------------------------------------------------------------- fit
     def fit(self, x: Any) -> ZCA:
@@ -682,7 +690,7 @@ class ZCA:
         if v is None:
             u = self.components_.astype(np.float64, copy=False)
             if which == "W":
-                v = (u * self.scales_) @ u.T
+                v = self.whitening_matrix_
             elif which == "U":
                 v = u
             else:
@@ -877,9 +885,12 @@ class _FitContext:
             components_dtype = np.float64 if d * r * 8 <= 256 * _MiB else np.float32
         dense = 2 * r >= d
         if dense:
-            W = (U * k) @ U.T  # float64, Keras's W
-            est._W32 = W.astype(np.float32)
-            del W
+            # W = (U * k) @ U.T, Keras's float64 matrix; k > 0, so as
+            # B @ B.T with B = U * sqrt(k), which numpy runs as syrk (half the
+            # flops of a general GEMM).
+            B = U * np.sqrt(k)
+            est._W32 = (B @ B.T).astype(np.float32)
+            del B
         est.components_ = np.ascontiguousarray(U, dtype=components_dtype)
         est.singular_values_ = s
         est.scales_ = k
