@@ -15,7 +15,6 @@ from fastaug.warp import (
     FILL_MODES,
     check_choice,
     check_images,
-    check_order,
     check_real,
     warp_nhwc,
 )
