@@ -101,6 +101,7 @@ def transform_batch(
     *,
     out_dtype: np.dtype,
     scale: float | None = None,
+    index: np.ndarray | None = None,
 ) -> np.ndarray:
     """Keras's ``apply_transform`` on every image of ``batch``, in one kernel call.
 
@@ -112,11 +113,19 @@ def transform_batch(
     float32) in ``gen.data_format``.
     """
     cf = gen.data_format == "channels_first"
+    # The kernel reads images straight out of a C-contiguous uint8/float32
+    # dataset (a memmap too) through ``index``; anything else is gathered here.
+    gather_in_kernel = (index is not None and not cf and batch.flags.c_contiguous
+                        and batch.dtype in (np.uint8, np.float32))
+    if index is not None and not gather_in_kernel:
+        batch = batch[index]
+        index = None
     src = batch.transpose(0, 2, 3, 1) if cf else batch
     if src.dtype != np.uint8 and src.dtype != np.float32:
         src = src.astype(np.float32)
     src = np.ascontiguousarray(src)
-    n, h, w, c = src.shape
+    n = src.shape[0] if index is None else len(index)
+    h, w, c = src.shape[1:]
     mats = affine_matrices(h, w, params.theta, params.tx, params.ty, params.shear,
                            params.zx, params.zy, params.flip_horizontal,
                            params.flip_vertical)
@@ -144,7 +153,7 @@ def transform_batch(
     if kernel_ok:
         dst = np.empty((n, h, w, c), dst_dtype)
         warp_nhwc(src, dst, mats, order=int(order), mode=FILL_MODES.index(mode), cval=cval,
-                  scale=float(scale) if fuse else 1.0, shifts=shifts,
+                  scale=float(scale) if fuse else 1.0, index=index, shifts=shifts,
                   brights=(np.ascontiguousarray(brights, np.float64)
                            if bright_in_kernel else None),
                   bright_range=(0.0, 255.0),
@@ -153,7 +162,7 @@ def transform_batch(
         if mode not in FILL_MODES + SCIPY_ONLY_FILL_MODES:
             raise ValueError(f"fill_mode must be one of "
                              f"{list(FILL_MODES + SCIPY_ONLY_FILL_MODES)}, got {mode!r}")
-        dst = _scipy_warp(src, mats, int(order), mode, cval)
+        dst = _scipy_warp(src if index is None else src[index], mats, int(order), mode, cval)
         if shifts is not None:
             _channel_shift_numpy(dst, shifts)
         if fuse and scale != 1.0:

@@ -413,7 +413,7 @@ class NumpyArrayIterator(Iterator):
 
     def _make_batch(self, index_array: np.ndarray, plan: Any) -> Any:
         gen = self.image_data_generator
-        batch_x = gen._augment_batch(self.x[index_array], plan, self.dtype)
+        batch_x = gen._augment_batch(self.x, plan, self.dtype, index=index_array)
         if self.save_to_dir:
             _save_batch(batch_x, index_array, self.data_format, self.save_to_dir,
                         self.save_prefix, self.save_format, self._save_rng)

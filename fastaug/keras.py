@@ -584,8 +584,13 @@ class ImageDataGenerator:
                      rs: np.random.RandomState) -> BatchParams:
         return draw_batch(self, n, tuple(img_shape), rs)
 
-    def _augment_batch(self, batch: np.ndarray, params: BatchParams, dtype: Any) -> np.ndarray:
-        """Transform and standardize a gathered batch, as Keras's flow does per image."""
+    def _augment_batch(self, batch: np.ndarray, params: BatchParams, dtype: Any,
+                       index: np.ndarray | None = None) -> np.ndarray:
+        """Transform and standardize a batch, as Keras's flow does per image.
+
+        With ``index``, ``batch`` is the whole dataset and the batch is
+        ``batch[index]`` (gathered by the kernel itself where it can).
+        """
         out_dtype = np.dtype(dtype)
         float_out = out_dtype.kind == "f"
         # rescale is fused into the kernel unless the user's function must see the
@@ -593,7 +598,7 @@ class ImageDataGenerator:
         fuse = bool(self.rescale) and float_out and not self.preprocessing_function
         kernel_dtype = np.uint8 if out_dtype == np.uint8 else np.float32
         x = _engine.transform_batch(self, batch, params, out_dtype=kernel_dtype,
-                                    scale=self.rescale if fuse else None)
+                                    scale=self.rescale if fuse else None, index=index)
         if x.dtype != out_dtype:
             x = x.astype(out_dtype)
         x = _engine.standardize_batch(self, x, rescaled=fuse)

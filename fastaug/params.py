@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fastaug._kernels.matrices import keras_matrices
+
 __all__ = ["affine_matrices"]
 
 
@@ -62,45 +64,13 @@ def affine_matrices(
     array([[ 0.,  1.,  0.],
            [-1.,  0.,  3.]])
     """
-    theta, tx, ty, shear, zx, zy, fh, fv = np.broadcast_arrays(
-        *(np.asarray(a, dtype=np.float64).reshape(-1) for a in
-          (theta, tx, ty, shear, zx, zy, flip_horizontal, flip_vertical))
-    )
-    t = np.deg2rad(theta)
-    s = np.deg2rad(shear)
-    cos_t, sin_t = np.cos(t), np.sin(t)
-    sin_s, cos_s = np.sin(s), np.cos(s)
-    # R @ Shift @ Shear @ Zoom, written out in Keras's (x, y) frame:
-    #   A = [[cos, -sin], [sin, cos]] @ [[1, -sin s], [0, cos s]] @ diag(zx, zy)
-    #   b = R @ (tx, ty)
-    a00 = cos_t * zx
-    a01 = (-cos_t * sin_s - sin_t * cos_s) * zy
-    a10 = sin_t * zx
-    a11 = (-sin_t * sin_s + cos_t * cos_s) * zy
-    b0 = cos_t * tx - sin_t * ty
-    b1 = sin_t * tx + cos_t * ty
-    # Keras centres with o_x = h/2 - 0.5 on its first axis and o_y = w/2 - 0.5 on
-    # its second, in its own frame.
-    ox = h / 2.0 - 0.5
-    oy = w / 2.0 - 0.5
-    c0 = ox + b0 - a00 * ox - a01 * oy
-    c1 = oy + b1 - a10 * ox - a11 * oy
-    # Keras then swaps both axes (M' = P M P): scipy's row is Keras's second axis.
-    # Hence the quirk that, on non-square images, the rotation centre's offsets are
-    # swapped too.
-    m = np.empty((theta.shape[0], 2, 3))
-    m[:, 0, 0] = a11
-    m[:, 0, 1] = a10
-    m[:, 0, 2] = c1
-    m[:, 1, 0] = a01
-    m[:, 1, 1] = a00
-    m[:, 1, 2] = c0
-    # Output (r, c) -> (r, w-1-c) for a horizontal flip, (h-1-r, c) for vertical:
-    # as arithmetic on the 0/1 flags, cheaper than masked indexing.
-    sh = 1.0 - 2.0 * (fh != 0)
-    sv = 1.0 - 2.0 * (fv != 0)
-    m[:, :, 2] += ((w - 1) * (fh != 0))[:, None] * m[:, :, 1]
-    m[:, :, 1] *= sh[:, None]
-    m[:, :, 2] += ((h - 1) * (fv != 0))[:, None] * m[:, :, 0]
-    m[:, :, 0] *= sv[:, None]
+    args = [np.asarray(a, dtype=np.float64).reshape(-1) for a in
+            (theta, tx, ty, shear, zx, zy, flip_horizontal, flip_vertical)]
+    n = max(len(a) for a in args)
+    for i, a in enumerate(args):
+        if len(a) != n:
+            # Scalars (and length-1 arrays) broadcast; other lengths must agree.
+            args[i] = np.ascontiguousarray(np.broadcast_to(a, (n,)))
+    m = np.empty((n, 2, 3))
+    keras_matrices(*args, float(h), float(w), m)
     return m

@@ -85,6 +85,7 @@ def warp_nhwc(
     mode: int,
     cval: float,
     scale: float = 1.0,
+    index: np.ndarray | None = None,
     shifts: np.ndarray | None = None,
     brights: np.ndarray | None = None,
     bright_range: tuple[float, float] = (0.0, 255.0),
@@ -93,10 +94,16 @@ def warp_nhwc(
     """Run the fused kernel on validated, C-contiguous NHWC arrays (no checks here).
 
     ``mats`` is (N, 6) float64; ``shifts`` and ``brights`` are per-image float64
-    channel shifts and brightness factors, or None when off.
+    channel shifts and brightness factors, or None when off. With ``index``, output
+    image ``i`` is warped from ``src[index[i]]`` (a gather fused into the kernel:
+    ``src`` may be a whole C-contiguous dataset, even a memmap).
     """
-    n, h, w, c = src.shape
-    _, oh, ow, _ = dst.shape
+    h, w, c = src.shape[1:]
+    n, oh, ow, _ = dst.shape
+    if index is None:
+        index = np.arange(n, dtype=np.int64)
+    else:
+        index = np.ascontiguousarray(index, dtype=np.int64)
     # A fresh writable copy: a read-only or broadcast array would be a new Numba
     # signature, that is another compile of several seconds.
     mats = np.array(mats, dtype=np.float64, order="C")
@@ -120,8 +127,8 @@ def warp_nhwc(
     kernel = _k.kernel_for(c, order)
 
     def chunk(a: int, b: int) -> None:
-        kernel(src1, dst1, a, b, h, w, c, oh, ow, mats, shifts, shift_on, brights, bright_on,
-               lo, hi, mode, float(cval), float(scale), to_uint8)
+        kernel(src1, index, dst1, a, b, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+               bright_on, lo, hi, mode, float(cval), float(scale), to_uint8)
 
     if n:
         _pool.run_split(chunk, n, num_threads)

@@ -311,9 +311,9 @@ def _row(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, inv1, inv4, ow,
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _warp_images(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights, bright_on,
-                 lo, hi, order, mode, cval, scale, to_uint8):
-    """Warp images ``n0 .. n1-1`` of ``src`` into ``dst`` (both flat, NHWC).
+def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+                 bright_on, lo, hi, order, mode, cval, scale, to_uint8):
+    """Warp source images ``index[n0:n1]`` of ``src`` into ``dst[n0:n1]`` (flat, NHWC).
 
     ``mats`` is (N, 6): row = m0*r + m1*c + m2, col = m3*r + m4*c + m5. Each output
     row is sampled into a float32 buffer: the columns whose taps are all inside
@@ -346,7 +346,9 @@ def _warp_images(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brig
         m5 = mats[n, 5]
         inv1 = 1.0 / m1 if m1 != 0.0 else 0.0
         inv4 = 1.0 / m4 if m4 != 0.0 else 0.0
-        sbase = n * h * w * c
+        # The source image of output n: a batch gathered from the dataset by the
+        # kernel itself, so the dataset is never copied into a batch first.
+        sbase = index[n] * (h * w * c)
         dbase = n * oh * rowlen
         bright = np.float32(brights[n])
         for r in range(oh):
@@ -376,59 +378,59 @@ def _warp_images(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brig
 
 
 @njit(cache=True, nogil=True)
-def warp_c1_nearest(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+def warp_c1_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                     bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, dst, n0, n1, h, w, 1, oh, ow, mats, shifts, shift_on, brights, bright_on,
-                 lo, hi, 0, mode, cval, scale, to_uint8)
+    _warp_images(src, index, dst, n0, n1, h, w, 1, oh, ow, mats, shifts, shift_on, brights,
+                 bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
 
 
 @njit(cache=True, nogil=True)
-def warp_c1_linear(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+def warp_c1_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                    bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, dst, n0, n1, h, w, 1, oh, ow, mats, shifts, shift_on, brights, bright_on,
-                 lo, hi, 1, mode, cval, scale, to_uint8)
+    _warp_images(src, index, dst, n0, n1, h, w, 1, oh, ow, mats, shifts, shift_on, brights,
+                 bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
 
 
 @njit(cache=True, nogil=True)
-def warp_c3_nearest(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+def warp_c3_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                     bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, dst, n0, n1, h, w, 3, oh, ow, mats, shifts, shift_on, brights, bright_on,
-                 lo, hi, 0, mode, cval, scale, to_uint8)
+    _warp_images(src, index, dst, n0, n1, h, w, 3, oh, ow, mats, shifts, shift_on, brights,
+                 bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
 
 
 @njit(cache=True, nogil=True)
-def warp_c3_linear(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+def warp_c3_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                    bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, dst, n0, n1, h, w, 3, oh, ow, mats, shifts, shift_on, brights, bright_on,
-                 lo, hi, 1, mode, cval, scale, to_uint8)
+    _warp_images(src, index, dst, n0, n1, h, w, 3, oh, ow, mats, shifts, shift_on, brights,
+                 bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
 
 
 @njit(cache=True, nogil=True)
-def warp_c4_nearest(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+def warp_c4_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                     bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, dst, n0, n1, h, w, 4, oh, ow, mats, shifts, shift_on, brights, bright_on,
-                 lo, hi, 0, mode, cval, scale, to_uint8)
+    _warp_images(src, index, dst, n0, n1, h, w, 4, oh, ow, mats, shifts, shift_on, brights,
+                 bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
 
 
 @njit(cache=True, nogil=True)
-def warp_c4_linear(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+def warp_c4_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                    bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, dst, n0, n1, h, w, 4, oh, ow, mats, shifts, shift_on, brights, bright_on,
-                 lo, hi, 1, mode, cval, scale, to_uint8)
+    _warp_images(src, index, dst, n0, n1, h, w, 4, oh, ow, mats, shifts, shift_on, brights,
+                 bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
 
 
 @njit(cache=True, nogil=True)
-def warp_cn_nearest(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+def warp_cn_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                     bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights, bright_on,
-                 lo, hi, 0, mode, cval, scale, to_uint8)
+    _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+                 bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
 
 
 @njit(cache=True, nogil=True)
-def warp_cn_linear(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+def warp_cn_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                    bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights, bright_on,
-                 lo, hi, 1, mode, cval, scale, to_uint8)
+    _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+                 bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
 
 
 _KERNELS = {
@@ -441,7 +443,8 @@ _KERNELS = {
 def kernel_for(c: int, order: int):
     """The compiled kernel for ``c`` channels and interpolation ``order``.
 
-    All take ``(src, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-    bright_on, lo, hi, mode, cval, scale, to_uint8)``.
+    All take ``(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on,
+    brights, bright_on, lo, hi, mode, cval, scale, to_uint8)``: output image ``n``
+    samples source image ``index[n]`` of the flat NHWC ``src``.
     """
     return _KERNELS.get((c, order), warp_cn_linear if order == 1 else warp_cn_nearest)
