@@ -144,7 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=16, help="images in the grid")
     p.add_argument("--batch", type=int, default=32, help="batch size for the timing")
     p.add_argument("--seed", type=int, default=0)
+    from fastaug import _augment_cli  # ``fastaug augment`` lives in its own module
+
+    _augment_cli.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "augment":
+        return _augment_cli.run(args)
     if args.command == "demo":
         for name in ("size", "count", "batch"):
             if getattr(args, name) < 1:

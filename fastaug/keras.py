@@ -23,6 +23,7 @@ import numpy as np
 
 from fastaug import _keras_engine as _engine
 from fastaug import _pool
+from fastaug._directory import DataFrameIterator, DirectoryIterator
 from fastaug._keras_io import (
     array_to_img,
     default_data_format,
@@ -75,32 +76,6 @@ def _rng(rng: Any) -> Any:
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         return np.random.RandomState(int(rng))
     raise TypeError(f"rng must be {_RandomLike}, got {rng!r}")
-
-
-class DirectoryIterator(Iterator):
-    """Iterator over image files in class folders (Keras's ``DirectoryIterator``).
-
-    Not implemented yet in fastaug: directory iteration is a separate issue. The
-    name exists so that imports written for Keras keep working.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError(
-            "fastaug.keras.DirectoryIterator (flow_from_directory) is not implemented "
-            "yet; use keras's ImageDataGenerator.flow_from_directory for now")
-
-
-class DataFrameIterator(Iterator):
-    """Iterator over image files listed in a DataFrame (Keras's ``DataFrameIterator``).
-
-    Not implemented yet in fastaug (a separate issue); the name exists so that
-    imports written for Keras keep working.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError(
-            "fastaug.keras.DataFrameIterator (flow_from_dataframe) is not implemented "
-            "yet; use keras's ImageDataGenerator.flow_from_dataframe for now")
 
 
 def flip_axis(x: Any, axis: int) -> np.ndarray:
@@ -571,13 +546,143 @@ class ImageDataGenerator:
             save_to_dir=save_to_dir, save_prefix=save_prefix, save_format=save_format,
             ignore_class_split=ignore_class_split, subset=subset, dtype=self.dtype)
 
-    def flow_from_directory(self, directory: Any, *args: Any, **kwargs: Any) -> Any:
-        """Keras's ``flow_from_directory`` (not implemented yet in fastaug)."""
-        return DirectoryIterator(directory, self, *args, **kwargs)
+    def flow_from_directory(
+        self,
+        directory: Any,
+        target_size: tuple[int, int] = (256, 256),
+        color_mode: str = "rgb",
+        classes: list[str] | None = None,
+        class_mode: str | None = "categorical",
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+        save_to_dir: str | None = None,
+        save_prefix: str = "",
+        save_format: str = "png",
+        follow_links: bool = False,
+        subset: str | None = None,
+        interpolation: str = "nearest",
+        keep_aspect_ratio: bool = False,
+        *,
+        draft: bool | None = None,
+        on_bad_file: str = "raise",
+        num_threads: int | None = None,
+    ) -> DirectoryIterator:
+        """Iterate over augmented batches of image files in class folders (Keras's).
 
-    def flow_from_dataframe(self, dataframe: Any, *args: Any, **kwargs: Any) -> Any:
-        """Keras's ``flow_from_dataframe`` (not implemented yet in fastaug)."""
-        return DataFrameIterator(dataframe, *args, **kwargs)
+        Same files, order, classes, ``class_indices``, subsets and labels as
+        Keras; with ``seed`` the same parameters. Files are decoded in parallel;
+        JPEGs at least twice the target size are decoded at reduced size
+        (``draft=False`` or ``fastaug.io.DRAFT = False`` for Keras's pixels).
+        ``on_bad_file="skip"`` leaves out undecodable files when listing (with a
+        warning); by default a batch containing one raises a ValueError naming
+        it. See ``fastaug.keras.DirectoryIterator``.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from PIL import Image
+        >>> from fastaug.keras import ImageDataGenerator
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     for c in ("a", "b"):
+        ...         os.mkdir(os.path.join(d, c))
+        ...         Image.new("RGB", (10, 10)).save(os.path.join(d, c, "0.jpg"))
+        ...     it = ImageDataGenerator(horizontal_flip=True).flow_from_directory(
+        ...         d, target_size=(4, 4), class_mode="sparse", shuffle=False)
+        ...     x, y = next(it)
+        Found 2 images belonging to 2 classes.
+        >>> it.filenames, y.tolist()
+        (['a/0.jpg', 'b/0.jpg'], [0.0, 1.0])
+        """
+        return DirectoryIterator(
+            directory, self, target_size=target_size, color_mode=color_mode,
+            keep_aspect_ratio=keep_aspect_ratio, classes=classes, class_mode=class_mode,
+            data_format=self.data_format, batch_size=batch_size, shuffle=shuffle,
+            seed=seed, save_to_dir=save_to_dir, save_prefix=save_prefix,
+            save_format=save_format, follow_links=follow_links, subset=subset,
+            interpolation=interpolation, dtype=self.dtype, draft=draft,
+            on_bad_file=on_bad_file,
+            num_threads=self._num_threads if num_threads is None else num_threads)
+
+    def flow_from_dataframe(
+        self,
+        dataframe: Any,
+        directory: str | None = None,
+        x_col: str = "filename",
+        y_col: Any = "class",
+        weight_col: str | None = None,
+        target_size: tuple[int, int] = (256, 256),
+        color_mode: str = "rgb",
+        classes: list[str] | None = None,
+        class_mode: str | None = "categorical",
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+        save_to_dir: str | None = None,
+        save_prefix: str = "",
+        save_format: str = "png",
+        subset: str | None = None,
+        interpolation: str = "nearest",
+        validate_filenames: bool = True,
+        *,
+        keep_aspect_ratio: bool = False,
+        draft: bool | None = None,
+        on_bad_file: str = "raise",
+        num_threads: int | None = None,
+        **kwargs: Any,
+    ) -> DataFrameIterator:
+        """Iterate over augmented batches of the image files a DataFrame lists (Keras's).
+
+        Same filtering, classes, subsets and labels as Keras (``class_mode``
+        "raw" and "multi_output" included). pandas is only needed by the caller.
+        Differences: ``keep_aspect_ratio`` is honoured (Keras's
+        ``flow_from_dataframe`` silently ignores it), and unknown keyword
+        arguments raise TypeError (Keras ignores them); Keras's deprecated
+        ``has_ext``, ``sort``, ``drop_duplicates`` still only warn.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import pandas as pd  # doctest: +SKIP
+        >>> from PIL import Image
+        >>> from fastaug.keras import ImageDataGenerator
+        >>> with tempfile.TemporaryDirectory() as d:  # doctest: +SKIP
+        ...     Image.new("RGB", (10, 10)).save(os.path.join(d, "0.png"))
+        ...     df = pd.DataFrame({"filename": ["0.png"], "y": [0.5]})
+        ...     it = ImageDataGenerator().flow_from_dataframe(
+        ...         df, d, y_col="y", class_mode="raw", target_size=(4, 4))
+        ...     x, y = it[0]
+        Found 1 validated image filenames.
+        """
+        if "has_ext" in kwargs:
+            warnings.warn("has_ext is deprecated, filenames in the dataframe have "
+                          "to match the exact filenames in disk.", DeprecationWarning,
+                          stacklevel=2)
+        if "sort" in kwargs:
+            warnings.warn("sort is deprecated, batches will be created in the"
+                          "same order than the filenames provided if `shuffle`"
+                          "is set to `False`.", DeprecationWarning, stacklevel=2)
+        if class_mode == "other":
+            warnings.warn('`class_mode="other"` is deprecated, please use '
+                          '`class_mode="raw"`.', DeprecationWarning, stacklevel=2)
+            class_mode = "raw"
+        if "drop_duplicates" in kwargs:
+            warnings.warn("drop_duplicates is deprecated, you can drop duplicates "
+                          "by using the pandas.DataFrame.drop_duplicates method.",
+                          DeprecationWarning, stacklevel=2)
+        unknown = sorted(set(kwargs) - {"has_ext", "sort", "drop_duplicates"})
+        if unknown:
+            raise TypeError(f"flow_from_dataframe() got unexpected keyword arguments: "
+                            f"{unknown}")
+        return DataFrameIterator(
+            dataframe, directory, self, x_col=x_col, y_col=y_col, weight_col=weight_col,
+            target_size=target_size, color_mode=color_mode, classes=classes,
+            class_mode=class_mode, data_format=self.data_format, batch_size=batch_size,
+            shuffle=shuffle, seed=seed, save_to_dir=save_to_dir, save_prefix=save_prefix,
+            save_format=save_format, subset=subset, interpolation=interpolation,
+            keep_aspect_ratio=keep_aspect_ratio, validate_filenames=validate_filenames,
+            dtype=self.dtype, draft=draft, on_bad_file=on_bad_file,
+            num_threads=self._num_threads if num_threads is None else num_threads)
 
     # -- batch engine hooks (used by the iterators) ------------------------------
     def _draw_params(self, n: int, img_shape: tuple[int, ...],
