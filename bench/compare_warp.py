@@ -4,12 +4,13 @@ For every (workload, config) cell the contenders are fastaug on 1 and 2 threads,
 a per-image ``cv2.warpAffine`` loop on one cv2 thread (``cv2.flip`` for the
 flips-only row), and Keras's per-channel scipy loop, all on the same uint8 batch
 and the same matrices (see ``_workloads.py``). Each round times every contender
-of every cell once, in a rotating order, so load from other processes lands on
-all of them alike; the table reports the median per-round time as images/s and
-the ratios of those medians. Before timing, the outputs are checked against each
-other so the comparison is apples to apples.
+of every cell once, a cell's contenders back to back in a rotating order, so
+load from other processes lands on all of them alike; the table reports the
+median per-round time as images/s and the ratios of those medians (the PASS/FAIL
+lines add the median of the per-round ratios as a cross-check). Before timing,
+the outputs are checked against each other so the comparison is apples to apples.
 
-    python bench/compare_warp.py                      # everything, 9 rounds
+    python bench/compare_warp.py                      # everything, 15 rounds
     python bench/compare_warp.py --quick              # 3 rounds, short samples
     python bench/compare_warp.py --workloads cifar imagenet --configs bilinear-reflect
 
@@ -22,20 +23,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import fastaug  # noqa: E402
 from _workloads import (  # noqa: E402
     CONFIGS,
     WORKLOADS,
@@ -50,6 +47,9 @@ from _workloads import (  # noqa: E402
     usable_cores,
 )
 
+# Timing samples, rotation and machine notes are shared with ``fastaug bench``.
+from fastaug._bench import BUSY_LOAD, Contender, machine_info, rotated  # noqa: E402
+
 try:
     import cv2
 except ImportError:  # pragma: no cover - optional
@@ -60,7 +60,6 @@ except ImportError:  # pragma: no cover - optional
     scipy = None
 
 CONTENDERS = ("fastaug-1t", "fastaug-2t", "cv2-1t", "scipy")
-BUSY_LOAD = 0.5
 
 # The issue's must-show thresholds: (workload, config, numerator, denominator, min).
 MUST_SHOW = (
@@ -68,53 +67,6 @@ MUST_SHOW = (
     ("imagenet", "bilinear-reflect", "fastaug-1t", "cv2-1t", 1.0),
     ("imagenet", "bilinear-reflect", "fastaug-2t", "fastaug-1t", 1.6),
 )
-
-
-@dataclass
-class Contender:
-    """One timed call: ``images`` images per call, ``inner`` calls per sample."""
-
-    name: str
-    run: Callable[[], Any]
-    images: int
-    inner: int = 1
-    times: list[float] = field(default_factory=list)  # seconds per call, one a round
-
-    def sample(self) -> None:
-        """Time ``inner`` back-to-back calls and record the per-call time."""
-        t0 = time.perf_counter()
-        for _ in range(self.inner):
-            self.run()
-        self.times.append((time.perf_counter() - t0) / self.inner)
-
-    def calibrate(self, target_s: float) -> None:
-        """Pick ``inner`` so one sample lasts about ``target_s``.
-
-        A single 1-ms call is at the mercy of one scheduler tick on a shared
-        machine; batching calls into ~50-ms samples keeps each sample's noise
-        bounded while still giving many rounds.
-        """
-        self.run()  # warm: compile / load the Numba cache, fault pages in
-        t0 = time.perf_counter()
-        self.run()
-        dt = max(time.perf_counter() - t0, 1e-6)
-        self.inner = max(1, min(1000, round(target_s / dt)))
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
-
-    @property
-    def images_per_s(self) -> float:
-        return self.images / self.median
-
-    @property
-    def iqr_pct(self) -> float | None:
-        """Interquartile range of the per-round times, as % of the median."""
-        if len(self.times) < 4:
-            return None
-        q = statistics.quantiles(self.times, n=4)
-        return 100.0 * (q[2] - q[0]) / self.median
 
 
 @dataclass
@@ -133,36 +85,17 @@ class Cell:
             return None
         return a.images_per_s / b.images_per_s
 
+    def paired_ratio(self, num: str, den: str) -> float | None:
+        """Median over rounds of the per-round images/s ratio.
 
-def machine_info() -> list[str]:
-    """Lines describing the machine and library versions."""
-    cpu = platform.processor() or "unknown CPU"
-    extra: list[str] = []
-    try:
-        fields: dict[str, str] = {}
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())
-        cpu = fields.get("model name", cpu)
-        # Cloud VMs often print a bare "AMD EPYC": family/model pin the generation.
-        if "cpu family" in fields:
-            extra.append(f"family {fields['cpu family']} model {fields.get('model', '?')}")
-        if "hypervisor" in fields.get("flags", "").split():
-            extra.append("virtual machine")
-    except OSError:
-        pass
-    if extra:
-        cpu = f"{cpu} ({', '.join(extra)})"
-    versions = [f"python {platform.python_version()}", f"numpy {np.__version__}",
-                f"fastaug {fastaug.__version__}"]
-    import numba
-    versions.append(f"numba {numba.__version__}")
-    versions.append(f"opencv {cv2.__version__}" if cv2 else "opencv (not installed)")
-    versions.append(f"scipy {scipy.__version__}" if scipy else "scipy (not installed)")
-    return [
-        f"- CPU: {cpu}; {os.cpu_count()} logical cores, {usable_cores()} usable by this process",
-        f"- {', '.join(versions)}",
-    ]
+        Both samples of a round were taken moments apart, so slow drifts in the
+        machine's load cancel; a cross-check on the ratio of medians.
+        """
+        a, b = self.contenders.get(num), self.contenders.get(den)
+        if a is None or b is None or not a.times or not b.times:
+            return None
+        return statistics.median((a.images / ta) / (b.images / tb)
+                                 for ta, tb in zip(a.times, b.times))
 
 
 def build_cell(wl: Workload, cfg: Config, target_s: float) -> Cell:
@@ -233,9 +166,9 @@ def fmt_ratio(x: float | None) -> str:
 def table(cells: list[Cell]) -> list[str]:
     """The Markdown table, one row per cell."""
     lines = [
-        "| workload | config | fastaug 1t img/s | fastaug 2t img/s | cv2 1t img/s "
-        "| scipy (Keras) img/s | fastaug 1t / cv2 | 2t / 1t | fastaug 1t / scipy "
-        "| IQR % (fa1t, cv2) | agree vs cv2 |",
+        ("| workload | config | fastaug 1t img/s | fastaug 2t img/s | cv2 1t img/s "
+         "| scipy (Keras) img/s | fastaug 1t / cv2 | 2t / 1t | fastaug 1t / scipy "
+         "| IQR % (fa1t, cv2) | agree vs cv2 |"),
         "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for cell in cells:
@@ -248,7 +181,7 @@ def table(cells: list[Cell]) -> list[str]:
         elif cell.config.flips_only:
             agree = "exact" if cell.agreement["cv2"] == 0 else f"max {cell.agreement['cv2']:.0f}"
         else:
-            agree = f"mad {cell.agreement['cv2']:.4f}, max {cell.agreement['cv2_max']:.0f}"
+            agree = f"mad {cell.agreement['cv2']:.2g}, max {cell.agreement['cv2_max']:.0f}"
         lines.append(
             f"| {cell.workload.label} | {cell.config.name}"
             f"{' (cv2.flip)' if cell.config.flips_only else ''} "
@@ -266,14 +199,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="3 rounds of ~20 ms samples (a smoke run, not for reporting)")
-    p.add_argument("--rounds", type=int, default=None, help="rounds (default 9, quick 3)")
+    p.add_argument("--rounds", type=int, default=None, help="rounds (default 15, quick 3)")
     p.add_argument("--sample-ms", type=float, default=None,
                    help="target duration of one sample in ms (default 50, quick 20)")
     p.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
     p.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     args = p.parse_args(argv)
     if args.rounds is None:
-        args.rounds = 3 if args.quick else 9
+        args.rounds = 3 if args.quick else 15
     if args.sample_ms is None:
         args.sample_ms = 20.0 if args.quick else 50.0
     if args.rounds < 1:
@@ -291,20 +224,22 @@ def main(argv: list[str] | None = None) -> int:
 
     cells = [build_cell(WORKLOADS[w], CONFIGS[c], args.sample_ms / 1e3)
              for w in args.workloads for c in args.configs]
-    jobs = [c for cell in cells for c in cell.contenders.values()]
     for r in range(args.rounds):
-        # Rotate the order so no contender always runs right after another's
-        # cache-heavy sample or at the same point of a periodic background job.
-        shift = (r * 7) % len(jobs)
-        for c in jobs[shift:] + jobs[:shift]:
-            c.sample()
+        for cell in rotated(cells, r):
+            # A cell's contenders run back to back, so each round compares them
+            # within a fraction of a second of each other (a paired sample); the
+            # rotation keeps any one of them from always going first (cold
+            # caches) or sitting at the same phase of a periodic background job.
+            for c in rotated(list(cell.contenders.values()), r):
+                c.sample()
 
     load_after = os.getloadavg()
     wall = time.perf_counter() - wall0
 
     cmd = "python bench/compare_warp.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    out = [f"## warp_affine: images/s (median of {args.rounds} interleaved rounds, "
-           f"uint8 in and out)", "", f"Command: `{cmd.strip()}`", ""]
+    title = (f"## warp_affine: images/s (median of {args.rounds} interleaved rounds, "
+             "uint8 in and out)")
+    out = [title, "", f"Command: `{cmd.strip()}`", ""]
     out += machine_info()
     out.append(f"- load average (1/5/15 min) before: {load_before[0]:.2f} / "
                f"{load_before[1]:.2f} / {load_before[2]:.2f}; after: {load_after[0]:.2f} / "
@@ -343,9 +278,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"SKIP {what} (not run)")
             continue
         verdict = "PASS" if got >= need else "FAIL"
-        note = ""
+        note = f" (median of per-round ratios {cell.paired_ratio(num, den):.2f})"
         if num == "fastaug-2t" and busy:
-            note = " (machine busy: two threads compete with other work, not conclusive)"
+            note += " (machine busy: two threads compete with other work, not conclusive)"
         print(f"{verdict} {what}: {got:.2f}{note}")
     if usable_cores() < 2:
         print("NOTE: fewer than 2 usable cores: the 2-thread numbers mean nothing here")

@@ -55,6 +55,9 @@ def test_card(size: int = 224) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8)
 
 
+test_card.__test__ = False  # a picture, not a pytest test
+
+
 def _grid(images: np.ndarray, cols: int, pad: int = 4) -> np.ndarray:
     n, h, w, c = images.shape
     rows = -(-n // cols)
@@ -144,12 +147,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=16, help="images in the grid")
     p.add_argument("--batch", type=int, default=32, help="batch size for the timing")
     p.add_argument("--seed", type=int, default=0)
+    from fastaug import _bench  # ``fastaug bench`` lives in its own module
+
+    _bench.add_arguments(sub.add_parser(
+        "bench", help="compare fastaug's throughput with Keras, OpenCV, albumentations, "
+                      "torchvision and scipy (those installed)",
+        description=_bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
     from fastaug import _augment_cli  # ``fastaug augment`` lives in its own module
 
     _augment_cli.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "augment":
         return _augment_cli.run(args)
+    if args.command == "bench":
+        return _bench.run(args, argv)
     if args.command == "demo":
         for name in ("size", "count", "batch"):
             if getattr(args, name) < 1:
