@@ -22,11 +22,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 import numpy as np
+
+from fastaug.io import save_atomic
 
 __all__ = ["add_parser", "augment_images", "main", "run"]
 
@@ -114,20 +115,6 @@ def _open_image(path: str) -> Any:
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
-def _write_atomic(img: Any, path: str, fmt: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".fastaug-", suffix=".tmp", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def augment_images(images: Sequence[str], count: int, out: str, generator: Any,
                    prefix: str = "aug", save_format: str = "png", seed: int | None = None,
                    progress: TextIO | None = None) -> list[str]:
@@ -213,7 +200,7 @@ def augment_images(images: Sequence[str], count: int, out: str, generator: Any,
                     img = img.convert("RGB")
                 target = os.path.join(out, name)
                 try:
-                    _write_atomic(img, target, fmt)
+                    save_atomic(img, target, fmt)
                 except OSError as exc:
                     raise CLIError(f"cannot write {target}: {exc}") from exc
                 written.append(target)

@@ -186,17 +186,12 @@ def load_img(path: Any, color_mode: str = "rgb", target_size: tuple[int, int] | 
             img = pil_image.open(io.BytesIO(f.read()))
     else:
         raise TypeError(f"path should be path-like or io.BytesIO, not {type(path)}")
-    if color_mode == "grayscale":
-        if img.mode not in ("L", "I;16", "I"):
-            img = img.convert("L")
-    elif color_mode == "rgba":
-        if img.mode != "RGBA":
-            img = img.convert("RGBA")
-    elif color_mode == "rgb":
-        if img.mode != "RGB":
-            img = img.convert("RGB")
-    else:
+    from fastaug.io import convert_color_mode
+
+    converted = convert_color_mode(img, color_mode)
+    if converted is None:
         raise ValueError('color_mode must be "grayscale", "rgb", or "rgba"')
+    img = converted
     if target_size is not None:
         width_height_tuple = (target_size[1], target_size[0])
         if img.size != width_height_tuple:

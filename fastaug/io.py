@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -69,6 +70,40 @@ class ImageFileError(ValueError):
         super().__init__(f"cannot read image file {path!r}: {reason}")
         self.path = path
         self.reason = reason
+
+
+def convert_color_mode(img: Any, color_mode: str) -> Any:
+    """``img`` in Keras's ``color_mode`` (as its ``load_img`` converts), or None.
+
+    16- and 32-bit grayscale stay as they are, like Keras's; None means an
+    unknown ``color_mode``, which each caller reports with Keras's own message.
+    """
+    if color_mode == "grayscale":
+        return img if img.mode in ("L", "I;16", "I") else img.convert("L")
+    if color_mode in ("rgba", "rgb"):
+        mode = color_mode.upper()
+        return img if img.mode == mode else img.convert(mode)
+    return None
+
+
+def save_atomic(img: Any, path: str, fmt: str | None) -> None:
+    """Write the PIL image ``img`` to ``path`` without ever leaving half a file.
+
+    It is written to a temporary file in the same folder, then renamed over
+    ``path`` (atomic on POSIX and Windows); on any error the temporary is removed.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=".fastaug-", suffix=".tmp",
+                               dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            img.save(f, format=fmt)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def check_color_mode(color_mode: Any) -> str:
@@ -178,17 +213,10 @@ def _decode(img: Any, color_mode: str, target_size: tuple[int, int] | None,
             if img.draft(img.mode, req) is not None and box is not None:
                 sx, sy = img.size[0] / w, img.size[1] / h
                 box = (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
-    if color_mode == "grayscale":
-        if img.mode not in ("L", "I;16", "I"):
-            img = img.convert("L")
-    elif color_mode == "rgba":
-        if img.mode != "RGBA":
-            img = img.convert("RGBA")
-    elif color_mode == "rgb":
-        if img.mode != "RGB":
-            img = img.convert("RGB")
-    else:
+    converted = convert_color_mode(img, color_mode)
+    if converted is None:
         check_color_mode(color_mode)
+    img = converted
     if size is not None and img.size != size:
         resample = getattr(Image.Resampling, check_interpolation(interpolation).upper())
         img = img.resize(size, resample, box=box)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import tempfile
 import threading
 import warnings
 from collections.abc import Iterator as _IteratorABC
@@ -252,6 +251,7 @@ def _save_batch(batch: np.ndarray, index_array: np.ndarray, data_format: str,
                 rng: np.random.Generator) -> None:
     """Write each image as Keras does, atomically (temp file + ``os.replace``)."""
     from fastaug._keras_io import array_to_img, pil_format
+    from fastaug.io import save_atomic
 
     fmt = pil_format(save_format)
     for i, j in enumerate(index_array):
@@ -259,17 +259,7 @@ def _save_batch(batch: np.ndarray, index_array: np.ndarray, data_format: str,
         fname = "{prefix}_{index}_{hash}.{format}".format(
             prefix=save_prefix, index=j, hash=int(rng.integers(10000)),
             format=save_format)
-        fd, tmp = tempfile.mkstemp(prefix=".fastaug-", suffix=".tmp", dir=save_to_dir)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                img.save(f, format=fmt)
-            os.replace(tmp, os.path.join(save_to_dir, fname))
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        save_atomic(img, os.path.join(save_to_dir, fname), fmt)
 
 
 class NumpyArrayIterator(Iterator):
