@@ -233,6 +233,24 @@ def _span_nearest(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, j0, j1
     wc = np.int32(w * c)
     c32 = np.int32(c)
     u0 = np.uint64(j0)
+    x0 = rx + j0 * m4 + m5
+    if m1 == 0.0 and (m4 == 1.0 or m4 == -1.0) and x0 == np.floor(x0):
+        # A flip or a whole-pixel shift along the row: the span is one run of a
+        # source row, forwards or backwards. Copy it as such: a contiguous
+        # uint8 -> float32 conversion vectorises, a gather does not.
+        n = j1 - j0
+        p = np.uint64(sbase + (int(ry + m2 + 0.5) * w + int(x0)) * c)
+        o = np.uint64(bbase + j0 * c)
+        if m4 == 1.0:
+            for i in range(n * c):
+                buf[o + np.uint64(i)] = np.float32(src[p + np.uint64(i)])
+        else:
+            for k in range(n):
+                q = p - np.uint64(k * c)
+                d = o + np.uint64(k * c)
+                for ch in range(c):
+                    buf[d + np.uint64(ch)] = np.float32(src[q + np.uint64(ch)])
+        return
     for k in range(j1 - j0):
         jf = cols[u0 + np.uint64(k)]
         offs[k] = (np.int32(ry + jf * m1 + m2 + 0.5) * wc
