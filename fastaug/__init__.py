@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastaug.augment import AffineParams, RandomAffine
 from fastaug.keras import ImageDataGenerator
 from fastaug.params import affine_matrices
+from fastaug.stream import Stream, batches, make_batch
 from fastaug.warp import warp_affine
 from fastaug.whitening import ZCA
 
@@ -19,8 +20,11 @@ __all__ = [
     "AffineParams",
     "ImageDataGenerator",
     "RandomAffine",
+    "Stream",
     "ZCA",
     "affine_matrices",
+    "batches",
+    "make_batch",
     "warp_affine",
     "__version__",
 ]

@@ -177,6 +177,11 @@ class Iterator:
             self.index_array = self._rng.permutation(self.n)
 
     def __getitem__(self, idx: int) -> Any:
+        index_array, plan = self._draw_item(idx)
+        return self._make_batch(index_array, plan)
+
+    def _draw_item(self, idx: int) -> tuple[np.ndarray, Any]:
+        """The random part of ``self[idx]`` (under the lock); the rest is ``_make_batch``."""
         if idx >= len(self):
             raise ValueError(
                 "Asked to retrieve element {idx}, but the Sequence has length "
@@ -189,7 +194,62 @@ class Iterator:
             index_array = self.index_array[self.batch_size * idx:
                                            self.batch_size * (idx + 1)]
             plan = self._draw_batch(index_array)
-        return self._make_batch(index_array, plan)
+        return index_array, plan
+
+    def prefetch(self, workers: int = 1, depth: int = 2, epochs: int = 1) -> Any:
+        """Produce batches ahead of the consumer on a background thread pool.
+
+        Yields exactly what the synchronous ``PyDataset`` path yields, ``self[0]``,
+        ``self[1]``, ..., ``self[len(self) - 1]`` then ``on_epoch_end()``, for
+        ``epochs`` epochs: the random draws still happen in that order on the
+        consumer's thread (so a seeded iterator gives the same batches), only the
+        pixel work runs in the background. Prefetch follows this index path only,
+        not ``next()``'s; the iterator's state afterwards is the same as after the
+        synchronous loop (stopping early leaves up to ``depth`` batches drawn).
+
+        Parameters
+        ----------
+        workers : int
+            Background threads. On 2 cores use 1, with ``ImageDataGenerator(..., num_threads=1)``
+            and one consumer (BLAS) thread: see :mod:`fastaug.stream`.
+        depth : int
+            Batches produced ahead of the consumer (memory: about ``depth + 1``
+            batches in flight).
+        epochs : int
+            Epochs to run.
+
+        Returns
+        -------
+        fastaug.stream.Stream
+            Iterable with ``len()``; close it (or use ``with``) when stopping early.
+            Keras 3's ``model.fit`` takes it as a generator:
+            ``model.fit((b for b in s), steps_per_epoch=len(self), epochs=epochs)``
+            (or pass the iterator itself and use Keras's own ``workers``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastaug.keras import ImageDataGenerator
+        >>> x = np.zeros((10, 8, 8, 3), np.uint8)
+        >>> gen = ImageDataGenerator(rotation_range=10, num_threads=1)
+        >>> it = gen.flow(x, np.arange(10), batch_size=4, seed=0)
+        >>> with it.prefetch(workers=1, depth=2) as s:
+        ...     [bx.shape[0] for bx, by in s]
+        [4, 4, 2]
+        """
+        from fastaug.stream import Stream, _check_int
+
+        epochs = _check_int("epochs", epochs, 0)
+        n_batches = len(self)
+
+        def tasks() -> Any:
+            for e in range(epochs):
+                for i in range(n_batches):
+                    index_array, plan = self._draw_item(i)
+                    yield lambda a=index_array, p=plan: self._make_batch(a, p)
+                self.on_epoch_end()
+
+        return Stream(tasks(), workers=workers, depth=depth, length=epochs * n_batches)
 
     def __len__(self) -> int:
         return (self.n + self.batch_size - 1) // self.batch_size

@@ -1,0 +1,524 @@
+"""Streaming: ordered background prefetch and a batch function keyed by (seed, epoch, k).
+
+Two layers:
+
+* :class:`Stream` runs a sequence of zero-argument *tasks* (each producing one batch)
+  on a small dedicated thread pool, at most ``depth`` tasks ahead of the consumer, and
+  yields their results **in order**. Tasks are pulled from their source on the
+  consumer's thread, so whatever a task source does when it hands out a task (the
+  Keras iterators draw their random numbers there) happens in the same order as the
+  synchronous path; only the pixel work runs in the background.
+* :func:`batches` / :func:`make_batch` are the native streaming API: batch ``k`` of
+  epoch ``e`` is ``augment(x[plan[k * bs:(k + 1) * bs]], rng=(seed, e, k))`` with
+  ``plan = numpy.random.default_rng((seed, e)).permutation(n)``. Nothing depends on
+  which thread or process makes a batch, or in what order, so :func:`make_batch`
+  (a plain picklable function) scales out on Dask, Ray or a PyTorch ``DataLoader``
+  and gives the same bytes everywhere.
+
+Threads and cores
+-----------------
+A batch is itself split over ``fastaug._pool`` threads (``num_threads`` of the
+augmenter; all usable cores by default). With background production the producer
+and the consumer run at the same time, so give each its own cores instead of letting
+both take all of them: on 2 cores, ``RandomAffine(..., num_threads=1)`` (or
+``ImageDataGenerator(..., num_threads=1)``), ``workers=1`` here, and one BLAS thread for the
+consumer (``OPENBLAS_NUM_THREADS=1`` / ``OMP_NUM_THREADS=1`` before numpy is
+imported, ``threadpoolctl.threadpool_limits(1)``, ``torch.set_num_threads(1)``,
+``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false``). In general:
+``workers * num_threads + consumer threads <= cores``. Both sides oversubscribed
+was always slower than no prefetch at all in our measurements.
+
+The kernels are serial ``nogil`` Numba functions called from our own threads, so
+this is safe with Numba's default threading layer (no ``parallel=True`` code is
+entered from two threads).
+
+Shutdown
+--------
+A stream owns its threads (never daemon threads left to die with the process).
+:meth:`Stream.close`, leaving a ``with`` block, exhausting the stream, an exception
+(a worker's or ``KeyboardInterrupt`` in the consumer) and garbage collection all
+cancel the pending tasks, let running ones finish and join the threads, waiting at
+most ``join_timeout`` seconds so a finalizer never blocks forever.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+import queue
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as _FutureTimeout
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Stream", "batches", "epoch_plan", "make_batch", "num_batches"]
+
+# The consumer waits in slices of this many seconds so that a Ctrl-C delivered to
+# another thread (Linux may pick any thread) is still handled promptly.
+_WAIT_SLICE = 0.1
+
+
+class _Pool:
+    """A fixed set of worker threads fed from one queue, joinable with a timeout.
+
+    ``concurrent.futures.ThreadPoolExecutor.shutdown`` cannot time out, and a
+    finalizer that may run at garbage collection must never block forever.
+    """
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.threads = [threading.Thread(target=self._work, args=(self._queue,),
+                                         name=f"{name}-{i}") for i in range(workers)]
+        for t in self.threads:
+            t.start()
+
+    @staticmethod
+    def _work(q: queue.SimpleQueue[Any]) -> None:
+        # A static method over the queue alone: a worker must hold no reference
+        # to the pool or the stream, or garbage collection could never run.
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            fut, fn = item
+            del item
+            if fut.set_running_or_notify_cancel():
+                try:
+                    result = fn()
+                except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+                    fut.set_exception(exc)
+                    del exc
+                else:
+                    fut.set_result(result)
+                    del result
+            del fut, fn
+
+    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        fut: Future[Any] = Future()
+        self._queue.put((fut, fn))
+        return fut
+
+    def shutdown(self, timeout: float | None) -> None:
+        for _ in self.threads:
+            self._queue.put(None)
+        me = threading.current_thread()
+        for t in self.threads:
+            if t is not me:
+                t.join(timeout)
+
+
+_live: weakref.WeakSet[_State] = weakref.WeakSet()
+_hook_lock = threading.Lock()
+_hook_registered = False
+
+
+def _close_all_at_exit() -> None:
+    for state in list(_live):
+        state.close()
+
+
+def _register_exit_hook() -> None:
+    # Interpreter shutdown joins every non-daemon thread *before* atexit (and so
+    # weakref.finalize) runs: a stream still referenced at exit (a global, a
+    # traceback) would hang the process. threading's own pre-join hook (the one
+    # concurrent.futures uses) closes them first.
+    global _hook_registered
+    with _hook_lock:
+        if _hook_registered:
+            return
+        register = getattr(threading, "_register_atexit", None)
+        if register is not None:
+            try:
+                register(_close_all_at_exit)
+            except RuntimeError:  # already shutting down
+                return
+        _hook_registered = True
+
+
+class _State:
+    """What a stream's finalizer needs, without a reference back to the stream."""
+
+    def __init__(self, workers: int, depth: int, join_timeout: float | None) -> None:
+        self.pending: deque[Future[Any]] = deque()
+        self.join_timeout = join_timeout
+        self.closed = False
+        self.pool = None
+        if depth > 0:
+            _register_exit_hook()
+            _live.add(self)
+            self.pool = _Pool(workers, "fastaug-stream")
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for fut in self.pending:
+            fut.cancel()
+        self.pending.clear()
+        if self.pool is not None:
+            self.pool.shutdown(self.join_timeout)
+            self.pool = None
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    return int(value)
+
+
+class Stream(Iterator[Any]):
+    """Run batch-producing tasks ahead of the consumer on a background thread pool.
+
+    Results come out in task order, at most ``depth`` tasks are queued or running
+    beyond the one the consumer is waiting for (bounded memory), and the output is
+    exactly what calling the tasks one after another would give.
+
+    Parameters
+    ----------
+    tasks : iterable of callables
+        Zero-argument callables, each producing one batch. The iterable is advanced
+        on the consumer's thread, in order, ``depth`` items ahead.
+    workers : int
+        Background threads (>= 1). Each task may itself use several kernel threads
+        (the augmenter's ``num_threads``): see the module notes on splitting cores.
+    depth : int
+        Tasks submitted ahead of the consumer (>= 0). 0 runs every task on the
+        consumer's thread when it is asked for, with no thread at all.
+    length : int, optional
+        Reported by ``len()`` when given.
+    join_timeout : float, optional
+        At most this many seconds are spent joining each thread on close.
+
+    Notes
+    -----
+    An exception raised by a task is re-raised in the consumer, as the original
+    exception object (its traceback includes the worker's frames), when the
+    consumer reaches that task's batch; the stream is then closed. A
+    ``KeyboardInterrupt`` while the consumer waits also closes it. Garbage
+    collection of an unclosed stream closes it through ``weakref.finalize``.
+
+    Examples
+    --------
+    >>> from fastaug.stream import Stream
+    >>> tasks = (lambda i=i: i * i for i in range(5))
+    >>> with Stream(tasks, workers=2, depth=3) as s:
+    ...     list(s)
+    [0, 1, 4, 9, 16]
+    """
+
+    def __init__(self, tasks: Iterable[Callable[[], Any]], *, workers: int = 1,
+                 depth: int = 2, length: int | None = None,
+                 join_timeout: float | None = 10.0) -> None:
+        workers = _check_int("workers", workers, 1)
+        depth = _check_int("depth", depth, 0)
+        if length is not None:
+            length = _check_int("length", length, 0)
+        if join_timeout is not None and not (isinstance(join_timeout, numbers.Real)
+                                             and join_timeout >= 0):
+            raise ValueError(f"join_timeout must be a number >= 0 or None, "
+                             f"got {join_timeout!r}")
+        self._tasks = iter(tasks)
+        self._depth = depth
+        self._length = length
+        self._exhausted = False
+        self._state = _State(workers, depth, join_timeout)
+        self._finalizer = weakref.finalize(self, self._state.close)
+
+    # -- lifecycle ---------------------------------------------------------------
+    def close(self) -> None:
+        """Cancel pending tasks, let running ones finish and join the threads."""
+        self._exhausted = True
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        """True once the stream has been closed (or exhausted)."""
+        return self._state.closed
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # weakref.finalize would run anyway; calling it here closes as early as
+        # possible when the stream is not in a reference cycle.
+        fin = getattr(self, "_finalizer", None)
+        if fin is not None:
+            fin()
+
+    def __len__(self) -> int:
+        if self._length is None:
+            raise TypeError("this Stream has no length")
+        return self._length
+
+    # -- iteration ---------------------------------------------------------------
+    def __iter__(self) -> Stream:
+        return self
+
+    def _fill(self) -> None:
+        state = self._state
+        while not self._exhausted and len(state.pending) < self._depth + 1:
+            try:
+                task = next(self._tasks)
+            except StopIteration:
+                self._exhausted = True
+                break
+            assert state.pool is not None
+            state.pending.append(state.pool.submit(task))
+
+    def __next__(self) -> Any:
+        state = self._state
+        if state.closed:
+            raise StopIteration
+        if self._depth == 0:
+            try:
+                return next(self._tasks)()
+            except BaseException:  # StopIteration included: the stream is done
+                self.close()
+                raise
+        try:
+            self._fill()
+            if not state.pending:
+                self.close()
+                raise StopIteration
+            fut = state.pending[0]
+            while True:
+                try:
+                    result = fut.result(timeout=_WAIT_SLICE)
+                    break
+                except _FutureTimeout:
+                    continue
+            state.pending.popleft()
+            # Refill now, so the workers start on the next batch while the
+            # consumer works on this one.
+            self._fill()
+        except StopIteration:
+            raise
+        except BaseException:
+            # A worker's exception or a KeyboardInterrupt while waiting: shut the
+            # threads down first, then let the exception go to the consumer.
+            self.close()
+            raise
+        return result
+
+
+# -- native streaming API ------------------------------------------------------------
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError(f"seed must be a non-negative int, got {seed!r}")
+    return int(seed)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_plan(n: int, seed: int, epoch: int, shuffle: bool) -> np.ndarray:
+    plan = (np.random.default_rng((seed, epoch)).permutation(n) if shuffle
+            else np.arange(n))
+    plan.flags.writeable = False  # shared by every caller of the cache
+    return plan
+
+
+def epoch_plan(n: int, seed: int, epoch: int, shuffle: bool = True) -> np.ndarray:
+    """The sample order of one epoch: a permutation keyed by ``(seed, epoch)``.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    seed, epoch : int
+        Non-negative ints.
+    shuffle : bool
+        False gives ``arange(n)``.
+
+    Returns
+    -------
+    ndarray of int64, read-only
+
+    Examples
+    --------
+    >>> from fastaug.stream import epoch_plan
+    >>> sorted(epoch_plan(5, seed=0, epoch=1).tolist())
+    [0, 1, 2, 3, 4]
+    >>> epoch_plan(4, 0, 0, shuffle=False).tolist()
+    [0, 1, 2, 3]
+    """
+    n = _check_int("n", n, 0)
+    return _cached_plan(n, _check_seed(seed), _check_int("epoch", epoch, 0), bool(shuffle))
+
+
+def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
+    """Batches in an epoch of ``n`` samples.
+
+    Examples
+    --------
+    >>> from fastaug.stream import num_batches
+    >>> num_batches(10, 4), num_batches(10, 4, drop_last=True)
+    (3, 2)
+    """
+    n = _check_int("n", n, 0)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    return n // batch_size if drop_last else -(-n // batch_size)
+
+
+def _check_xy(x: Any, y: Any) -> Any:
+    """Validate ``x``, ``y``; return ``y`` as something fancy-indexable."""
+    if not hasattr(x, "shape") or not hasattr(x, "__getitem__") or len(x.shape) < 1:
+        raise TypeError(f"x must be an array (e.g. numpy or np.memmap), got {type(x)!r}")
+    if y is None:
+        return None
+    if not hasattr(y, "shape"):
+        y = np.asarray(y)
+    if len(y) != len(x):
+        raise ValueError(f"y must have one entry per sample of x: len(x) = {len(x)}, "
+                         f"len(y) = {len(y)}")
+    return y
+
+
+def _gather(a: Any, idx: np.ndarray) -> np.ndarray:
+    # Gathering in increasing index order reads a memmap sequentially; the rows
+    # are put back in plan order afterwards.
+    order = np.argsort(idx, kind="stable")
+    out = np.asarray(a[idx[order]])
+    inv = np.empty_like(order)
+    inv[order] = np.arange(len(order))
+    return out[inv]
+
+
+def _produce(x: Any, y: Any, augment: Callable[..., Any] | None, idx: np.ndarray,
+             seed: int, epoch: int, k: int) -> Any:
+    xb = _gather(x, idx)
+    if augment is not None:
+        xb = augment(xb, rng=(seed, epoch, k))
+    return xb if y is None else (xb, _gather(y, idx))
+
+
+def make_batch(x: Any, y: Any, augment: Callable[..., Any] | None, batch_size: int,
+               seed: int, epoch: int, k: int, shuffle: bool = True) -> Any:
+    """Batch ``k`` of epoch ``epoch``: a pure, picklable function of its arguments.
+
+    ``idx = epoch_plan(len(x), seed, epoch, shuffle)[k * batch_size:(k + 1) * batch_size]``
+    and the result is ``augment(x[idx], rng=(seed, epoch, k))`` (and ``y[idx]``).
+    The same arguments give the same bytes in any thread or process, which is what
+    scale-out needs (Dask ``client.map``, Ray Data ``map_batches``, PyTorch workers).
+
+    Parameters
+    ----------
+    x : ndarray
+        Images (a ``np.memmap`` is read batch by batch).
+    y : array_like or None
+        Labels, gathered with the images; None returns the images alone.
+    augment : callable or None
+        Called as ``augment(images, rng=(seed, epoch, k))``, e.g. a
+        :class:`fastaug.RandomAffine`; None only gathers.
+    batch_size : int
+    seed, epoch, k : int
+        Non-negative; ``k < num_batches(len(x), batch_size)``.
+    shuffle : bool
+
+    Returns
+    -------
+    ndarray, or (ndarray, ndarray) when ``y`` is given
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastaug
+    >>> from fastaug.stream import make_batch
+    >>> x = np.arange(6 * 4 * 4 * 1, dtype=np.uint8).reshape(6, 4, 4, 1)
+    >>> aug = fastaug.RandomAffine(rotation_range=30, num_threads=1)
+    >>> bx, by = make_batch(x, np.arange(6), aug, 4, seed=1, epoch=0, k=1)
+    >>> bx.shape, len(by)
+    ((2, 4, 4, 1), 2)
+    >>> again = make_batch(x, np.arange(6), aug, 4, seed=1, epoch=0, k=1)
+    >>> bool((again[0] == bx).all())
+    True
+    """
+    y = _check_xy(x, y)
+    n = len(x)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    seed = _check_seed(seed)
+    epoch = _check_int("epoch", epoch, 0)
+    k = _check_int("k", k, 0)
+    nb = num_batches(n, batch_size)
+    if k >= nb:
+        raise ValueError(f"k must be < {nb} (batches per epoch), got {k!r}")
+    idx = epoch_plan(n, seed, epoch, shuffle)[k * batch_size:(k + 1) * batch_size]
+    return _produce(x, y, augment, idx, seed, epoch, k)
+
+
+def batches(x: Any, y: Any = None, augment: Callable[..., Any] | None = None,
+            batch_size: int = 32, seed: int = 0, epoch: int = 0, *,
+            shuffle: bool = True, drop_last: bool = False, prefetch: int = 2,
+            workers: int = 1, indices: Iterable[int] | None = None) -> Stream:
+    """Augmented batches of one epoch, produced ahead of the consumer.
+
+    Batch ``k`` equals ``make_batch(x, y, augment, batch_size, seed, epoch, k,
+    shuffle)`` whatever ``prefetch`` and ``workers`` are.
+
+    Parameters
+    ----------
+    x, y, augment, batch_size, seed, epoch, shuffle
+        As in :func:`make_batch`.
+    drop_last : bool
+        Skip a last batch smaller than ``batch_size``.
+    prefetch : int
+        Batches produced ahead (0: synchronous, no threads).
+    workers : int
+        Background threads. Set the augmenter's ``num_threads`` so that
+        ``workers * num_threads`` plus the consumer's threads fit the cores.
+    indices : iterable of int, optional
+        Only these batch indices, in this order (e.g. one worker's share).
+
+    Returns
+    -------
+    Stream
+        Iterable with ``len()``; use it in a ``with`` block or ``close()`` it when
+        stopping early (garbage collection also closes it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastaug
+    >>> from fastaug.stream import batches, make_batch
+    >>> x = np.random.default_rng(0).integers(0, 256, (10, 8, 8, 3), dtype=np.uint8)
+    >>> aug = fastaug.RandomAffine(rotation_range=20, horizontal_flip=True, num_threads=1)
+    >>> with batches(x, np.arange(10), aug, batch_size=4, seed=3, epoch=2) as s:
+    ...     out = list(s)
+    >>> len(out), out[-1][0].shape
+    (3, (2, 8, 8, 3))
+    >>> bool((out[1][0] == make_batch(x, np.arange(10), aug, 4, 3, 2, 1)[0]).all())
+    True
+    """
+    y = _check_xy(x, y)
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be callable or None, got {augment!r}")
+    n = len(x)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    seed = _check_seed(seed)
+    epoch = _check_int("epoch", epoch, 0)
+    prefetch = _check_int("prefetch", prefetch, 0)
+    workers = _check_int("workers", workers, 1)
+    nb = num_batches(n, batch_size, drop_last)
+    if indices is None:
+        ks = list(range(nb))
+    else:
+        ks = [_check_int("indices[i]", k, 0) for k in indices]
+        bad = [k for k in ks if k >= nb]
+        if bad:
+            raise ValueError(f"indices must be < {nb} (batches per epoch), got {bad[0]!r}")
+    plan = epoch_plan(n, seed, epoch, shuffle)
+
+    def tasks() -> Iterator[Callable[[], Any]]:
+        for k in ks:
+            idx = plan[k * batch_size:(k + 1) * batch_size]
+            yield functools.partial(_produce, x, y, augment, idx, seed, epoch, k)
+
+    return Stream(tasks(), workers=workers, depth=prefetch, length=len(ks))
