@@ -13,6 +13,7 @@ to float (fastaug does that per batch).
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import os
 import pickle
@@ -99,3 +100,15 @@ def load(dataset: str, data_dir: str | None, limit: int | None, synthetic_size: 
     if limit:
         xt, yt, xv, yv = xt[:limit], yt[:limit], xv[:limit // 4 or 1], yv[:limit // 4 or 1]
     return (xt, yt), (xv, yv), source
+
+
+def add_common_arguments(p: argparse.ArgumentParser) -> None:
+    """The options both training examples share (data, epochs, batches, threads)."""
+    p.add_argument("--dataset", choices=["fashion_mnist", "cifar10"], default="fashion_mnist")
+    p.add_argument("--data-dir", default=None, help="folder with the standard files")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--limit", type=int, default=None, help="use only this many samples")
+    p.add_argument("--synthetic-size", type=int, default=2048)
+    p.add_argument("--threads", type=int, default=1, help="augmentation threads per batch")
+    p.add_argument("--seed", type=int, default=0)

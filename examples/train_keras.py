@@ -22,7 +22,7 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np
-from _data import load
+from _data import add_common_arguments, load
 
 import fastaug
 from fastaug.adapters import to_keras
@@ -42,15 +42,8 @@ def build_model(keras, shape):
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--dataset", choices=["fashion_mnist", "cifar10"], default="fashion_mnist")
-    p.add_argument("--data-dir", default=None, help="folder with the standard files")
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--limit", type=int, default=None, help="use only this many samples")
-    p.add_argument("--synthetic-size", type=int, default=2048)
+    add_common_arguments(p)
     p.add_argument("--workers", type=int, default=1, help="Keras PyDataset workers")
-    p.add_argument("--threads", type=int, default=1, help="augmentation threads per batch")
-    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
 
     import keras

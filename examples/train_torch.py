@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 import torch
-from _data import load
+from _data import add_common_arguments, load
 from torch import nn
 
 import fastaug
@@ -40,17 +40,10 @@ def build_model(channels: int) -> nn.Module:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--dataset", choices=["fashion_mnist", "cifar10"], default="fashion_mnist")
-    p.add_argument("--data-dir", default=None, help="folder with the standard files")
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--limit", type=int, default=None, help="use only this many samples")
-    p.add_argument("--synthetic-size", type=int, default=2048)
+    add_common_arguments(p)
     p.add_argument("--loader-workers", type=int, default=0, help="DataLoader processes")
     p.add_argument("--prefetch", type=int, default=2, help="batches ahead (0 loader workers)")
-    p.add_argument("--threads", type=int, default=1, help="augmentation threads per batch")
     p.add_argument("--torch-threads", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
 
     torch.set_num_threads(args.torch_threads)

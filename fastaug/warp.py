@@ -104,9 +104,9 @@ def warp_nhwc(
         index = np.arange(n, dtype=np.int64)
     else:
         index = np.ascontiguousarray(index, dtype=np.int64)
-    # A fresh writable copy: a read-only or broadcast array would be a new Numba
-    # signature, that is another compile of several seconds.
-    mats = np.array(mats, dtype=np.float64, order="C")
+    # Writable, C-contiguous float64 (copied only if not already): a read-only or
+    # broadcast array would be a new Numba signature, another compile of seconds.
+    mats = np.require(mats, np.float64, ["C", "W"])
     if order == 1 and np.array_equal(mats, np.round(mats)):
         # Integer matrices (flips, 90-degree turns, whole-pixel shifts) sample pixel
         # centres: bilinear weights would be exactly 0 and 1, and nearest gives the
