@@ -8,9 +8,14 @@ All arrays arrive C-contiguous and flattened, channels last, so one compiled
 kernel per (channel class, order) and (input dtype, output dtype) pair serves
 every shape and option. Hot loops index with unsigned integers: Numba adds a
 negative-index check to every signed index, which was about 40% of the gather
-loop's instructions and stopped the vectoriser. The kernels are serial and
+loop's instructions and stopped the vectoriser. Three- and four-channel images
+take the four-lane steps of ``lanes.py`` (vector IR that LLVM would not produce
+from the scalar loops; bit-identical to them). The kernels are serial and
 release the GIL: callers parallelise over images with their own threads (see
 ``fastaug/_pool.py`` for why not ``parallel=True``).
+
+Numba's cache is keyed to this file: after editing ``lanes.py`` touch this one,
+or the cached kernels keep the old intrinsics.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
+
+from .lanes import blend4, border4, border4_nearest, coords4, copy4, offsets4, select
 
 # Fill modes, in the order of fastaug.warp.FILL_MODES.
 CONSTANT = 0
@@ -42,7 +49,7 @@ def _load_overload(src, i, lut):
 
 
 @njit(cache=True, nogil=True)
-def _map_coordinate(x: float, n: int, mode: int) -> float:
+def _map_exact(x: float, n: int, mode: int) -> float:
     """Bring an out-of-range coordinate into the image as scipy.ndimage does.
 
     Returns -1.0 for 'constant' outside [0, n-1], which the caller treats as cval.
@@ -56,7 +63,10 @@ def _map_coordinate(x: float, n: int, mode: int) -> float:
             return 0.0
         if mode == MIRROR:
             sz2 = 2 * n - 2
-            x = sz2 * float(int(-x / sz2)) + x
+            # Within one period the quotient truncates to 0 and scipy's update is
+            # x itself: skip the division (the result is the same double).
+            if -x >= sz2:
+                x = sz2 * float(int(-x / sz2)) + x
             return x + sz2 if x <= 1 - n else -x
         if mode == REFLECT:
             sz2 = 2 * n
@@ -70,6 +80,8 @@ def _map_coordinate(x: float, n: int, mode: int) -> float:
             return (1e-15 if x > -1e-15 else -x) - 1.0
         # WRAP: scipy's legacy wrap has period n - 1.
         sz = n - 1
+        if -x < sz:
+            return x + sz
         return x + sz * float(int(-x / sz) + 1)
     if x > n - 1:
         if mode == CONSTANT:
@@ -78,15 +90,56 @@ def _map_coordinate(x: float, n: int, mode: int) -> float:
             return float(n - 1) if mode == NEAREST else 0.0
         if mode == MIRROR:
             sz2 = 2 * n - 2
-            x -= sz2 * float(int(x / sz2))
+            if x >= sz2:
+                x -= sz2 * float(int(x / sz2))
             return sz2 - x if x >= n else x
         if mode == REFLECT:
             sz2 = 2 * n
-            x -= sz2 * float(int(x / sz2))
+            if x >= sz2:
+                x -= sz2 * float(int(x / sz2))
             return sz2 - x - 1.0 if x >= n else x
         sz = n - 1
+        # Here x > sz; below 2 * sz the rounded quotient is in [1, 2).
+        if x < 2 * sz:
+            return x - sz
         return x - sz * float(int(x / sz))
     return x
+
+
+@njit(cache=True, nogil=True)
+def _map_coordinate(x: float, n: int, mode: int) -> float:
+    """``_map_exact`` without branches on the position for the common cases.
+
+    Where the pixel lies (before, inside or after the image) changes along a row
+    in no pattern a branch predictor learns, and mispredictions were most of a
+    border pixel's cost. Within one period of the image every mode is a choice
+    between a few candidates computed from ``x`` as ``_map_exact`` computes them
+    (the same doubles); beyond it, and for one-sample axes, the exact function
+    decides. ``lanes._map_axis`` is the same on four lanes.
+    """
+    fn = float(n)
+    last = fn - 1.0
+    if mode == CONSTANT:
+        return select((x < 0.0) | (x > last), -1.0, x)
+    if mode == NEAREST:
+        return min(max(x, 0.0), last)
+    if mode == REFLECT:
+        sz2 = 2.0 * fn
+        ok = (x >= -sz2) & (x < sz2)
+        below = select(x < -fn, x + sz2, select(x > -1e-15, 1e-15, -x) - 1.0)
+        above = select(x >= fn, sz2 - x - 1.0, x)
+    elif mode == MIRROR:
+        sz2 = 2.0 * fn - 2.0
+        ok = (x > -sz2) & (x < sz2)
+        below = select(x <= 1.0 - fn, x + sz2, -x)
+        above = select(x >= fn, sz2 - x, x)
+    else:
+        ok = (x > -last) & (x < 2.0 * last)
+        below = x + last
+        above = x - last
+    if not ok or n <= 1:
+        return _map_exact(x, n, mode)
+    return select(x < 0.0, below, select(x > last, above, x))
 
 
 @njit(cache=True, nogil=True)
@@ -96,38 +149,13 @@ def _tap(i: int, n: int, mode: int) -> int:
     After ``_map_coordinate`` a tap is at worst -1 or n. 'mirror' extends
     whole-sample symmetric, the other modes repeat the edge sample (for 'reflect'
     that is its half-sample symmetry; for the rest the tap has zero weight).
+    Written as selects: which side a tap falls on is as unpredictable as the
+    position itself.
     """
-    if i < 0:
-        if mode == MIRROR and n > 1:
-            return 1
-        return 0
-    if i >= n:
-        if mode == MIRROR and n > 1:
-            return n - 2
-        return n - 1
-    return i
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _finish_run(buf, dst, d0, count, bright, bright_on, lo, hi, scale, to_uint8):
-    """Brightness, rescale and the cast of ``buf[:count]`` into ``dst[d0:d0+count]``.
-
-    A separate, branch-free pass over a row of floats: it vectorises, where the
-    same work inside the gather loop would not. Unsigned indices spare the
-    per-element negative-index check that would stop the vectoriser.
-    """
-    d = np.uint64(d0)
-    if bright_on:
-        for i in range(count):
-            buf[i] = min(max(buf[i] * bright, lo), hi)
-    if to_uint8:
-        for i in range(count):
-            # scipy's own uint8 output rounds half up; match it.
-            v = np.floor(buf[i] * scale + np.float32(0.5))
-            dst[d + np.uint64(i)] = min(max(v, np.float32(0.0)), np.float32(255.0))
-    else:
-        for i in range(count):
-            dst[d + np.uint64(i)] = buf[i] * scale
+    sym = mode == MIRROR and n > 1
+    low = 1 if sym else 0
+    high = n - 2 if sym else n - 1
+    return select(i < 0, low, select(i >= n, high, i))
 
 
 @njit(cache=True, nogil=True)
@@ -176,154 +204,21 @@ def _is_inside(y, x, ylim, xlim, strict):
     return y >= 0.0 and x >= 0.0 and y <= ylim and x <= xlim
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _span_bilinear(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, j0, j1, w, c, cols,
-                   offs, fys, fxs):
-    """Bilinear samples of columns ``[j0, j1)``, all four taps inside the image.
+@njit(cache=True, nogil=True)
+def _clear_of_last_pixel(r, m0, m1, m2, m3, m4, m5, j0, j1, h, w):
+    """Whether no bilinear pixel in columns ``[j0, j1)`` taps the image's last pixel.
 
-    Two passes: coordinates, offsets and weights (vectorised), then the gather and
-    blend with the channel loop unrolled for a literal ``c``.
+    A pixel taps it when its row and column indices are ``h - 2`` and ``w - 2``;
+    the coordinates are monotone along the row, so their largest values are at
+    an end of the span.
     """
-    ry = r * m0
-    rx = r * m3
-    wc = np.int32(w * c)
-    c32 = np.int32(c)
-    uwc = np.uint64(w * c)
-    uc = np.uint64(c)
-    u0 = np.uint64(j0)
-    for k in range(j1 - j0):
-        # Same operations in the same order as scipy (``cols[j]`` is float(j)), so
-        # the coordinate is bit-identical. Inside, int() is floor. The float table
-        # and the unsigned index keep this loop vectorised: AVX2 has no int64 to
-        # double conversion, and a signed index adds a check per element.
-        jf = cols[u0 + np.uint64(k)]
-        y = ry + jf * m1 + m2
-        x = rx + jf * m4 + m5
-        yi = np.int32(y)
-        xi = np.int32(x)
-        offs[k] = yi * wc + xi * c32
-        fys[k] = np.float32(y - np.float64(yi))
-        fxs[k] = np.float32(x - np.float64(xi))
-    for k in range(j1 - j0):
-        fy = fys[k]
-        fx = fxs[k]
-        w11 = fy * fx
-        w10 = fy - w11
-        w01 = fx - w11
-        w00 = np.float32(1.0) - fy - w01
-        # Unsigned indices need no negative-index check (masking a signed index
-        # does the same but costs two instructions per tap).
-        p = np.uint64(sbase + offs[k])
-        q = p + uwc
-        o = np.uint64(bbase + (j0 + k) * c)
-        for ch in range(c):
-            k = np.uint64(ch)
-            buf[o + k] = (w00 * _load(src, p + k, lut)
-                          + w01 * _load(src, p + uc + k, lut)
-                          + w10 * _load(src, q + k, lut)
-                          + w11 * _load(src, q + uc + k, lut))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _span_nearest(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, j0, j1, w, c, cols,
-                  offs):
-    """Nearest samples of columns ``[j0, j1)``, all inside: round half up, as scipy."""
-    ry = r * m0
-    rx = r * m3
-    wc = np.int32(w * c)
-    c32 = np.int32(c)
-    u0 = np.uint64(j0)
-    x0 = rx + j0 * m4 + m5
-    if m1 == 0.0 and (m4 == 1.0 or m4 == -1.0) and x0 == np.floor(x0):
-        # A flip or a whole-pixel shift along the row: the span is one run of a
-        # source row, forwards or backwards. Copy it as such: a contiguous
-        # uint8 -> float32 conversion vectorises, a gather does not.
-        n = j1 - j0
-        p = np.uint64(sbase + (int(ry + m2 + 0.5) * w + int(x0)) * c)
-        o = np.uint64(bbase + j0 * c)
-        if m4 == 1.0:
-            for i in range(n * c):
-                buf[o + np.uint64(i)] = np.float32(src[p + np.uint64(i)])
-        else:
-            for k in range(n):
-                q = p - np.uint64(k * c)
-                d = o + np.uint64(k * c)
-                for ch in range(c):
-                    buf[d + np.uint64(ch)] = np.float32(src[q + np.uint64(ch)])
-        return
-    for k in range(j1 - j0):
-        jf = cols[u0 + np.uint64(k)]
-        offs[k] = (np.int32(ry + jf * m1 + m2 + 0.5) * wc
-                   + np.int32(rx + jf * m4 + m5 + 0.5) * c32)
-    for k in range(j1 - j0):
-        p = np.uint64(sbase + offs[k])
-        o = np.uint64(bbase + (j0 + k) * c)
-        for ch in range(c):
-            buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _border(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, j0, j1, h, w, c, order,
-            mode, cvalf):
-    """Samples of columns ``[j0, j1)`` near or beyond the edge: scipy's exact logic.
-
-    scipy maps the coordinate into the image by the mode, then extends the taps
-    that still fall one step outside. Inlined with a literal ``c`` like the spans.
-    """
-    uc = np.uint64(c)
-    for j in range(j0, j1):
-        o = np.uint64(bbase + j * c)
-        cy = _map_coordinate(r * m0 + j * m1 + m2, h, mode)
-        cx = _map_coordinate(r * m3 + j * m4 + m5, w, mode)
-        if cy <= -1.0 or cx <= -1.0:
-            for ch in range(c):
-                buf[o + np.uint64(ch)] = cvalf
-        elif order == 0:
-            iy = _tap(int(np.floor(cy + 0.5)), h, mode)
-            ix = _tap(int(np.floor(cx + 0.5)), w, mode)
-            p = np.uint64(sbase + (iy * w + ix) * c)
-            for ch in range(c):
-                buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
-        else:
-            fly = np.floor(cy)
-            flx = np.floor(cx)
-            fy = np.float32(cy - fly)
-            fx = np.float32(cx - flx)
-            iy = int(fly)
-            ix = int(flx)
-            ya = np.uint64(sbase + _tap(iy, h, mode) * w * c)
-            yb = np.uint64(sbase + _tap(iy + 1, h, mode) * w * c)
-            xa = np.uint64(_tap(ix, w, mode)) * uc
-            xb = np.uint64(_tap(ix + 1, w, mode)) * uc
-            w11 = fy * fx
-            w10 = fy - w11
-            w01 = fx - w11
-            w00 = np.float32(1.0) - fy - w01
-            for ch in range(c):
-                k = np.uint64(ch)
-                buf[o + k] = (w00 * _load(src, ya + xa + k, lut)
-                              + w01 * _load(src, ya + xb + k, lut)
-                              + w10 * _load(src, yb + xa + k, lut)
-                              + w11 * _load(src, yb + xb + k, lut))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _row(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, inv1, inv4, ow, h, w, c,
-         order, mode, cvalf, ylim, xlim, cols, offs, fys, fxs):
-    """One output row into ``buf``: the inside span fast, the ends exactly."""
-    j0, j1 = _inside_span(r, m0, m1, m2, m3, m4, m5, inv1, inv4, ow, ylim, xlim, order == 1)
-    if order == 1:
-        _span_bilinear(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, j0, j1, w, c,
-                       cols, offs, fys, fxs)
-    else:
-        _span_nearest(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, j0, j1, w, c,
-                      cols, offs)
-    if j0 > 0:
-        _border(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, 0, j0, h, w, c, order,
-                mode, cvalf)
-    if j1 < ow:
-        _border(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, j1, ow, h, w, c, order,
-                mode, cvalf)
+    if j1 <= j0:
+        return True
+    ya = r * m0 + j0 * m1 + m2
+    yb = r * m0 + (j1 - 1) * m1 + m2
+    xa = r * m3 + j0 * m4 + m5
+    xb = r * m3 + (j1 - 1) * m4 + m5
+    return max(ya, yb) < h - 2 or max(xa, xb) < w - 2
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -332,12 +227,21 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
     """Warp source images ``index[n0:n1]`` of ``src`` into ``dst[n0:n1]`` (flat, NHWC).
 
     ``mats`` is (N, 6): row = m0*r + m1*c + m2, col = m3*r + m4*c + m5. Each output
-    row is sampled into a float32 buffer: the columns whose taps are all inside
-    the image (one interval, found analytically) by a fast two-pass loop, the rest
-    by scipy's per-pixel mode logic. One more pass applies brightness and rescale
-    and casts to ``dst``. With ``shift_on`` the buffer holds the whole image,
-    because Keras clips the shift to the warped image's own range, known only once
-    the whole image is warped.
+    row is sampled into a float32 buffer in three segments, left to right: the
+    columns before the inside span, the span (the columns whose taps are all
+    inside the image: one interval, found analytically) on the fast path, and the
+    columns after it. Outside the span scipy's per-pixel mode logic decides. One
+    more pass applies brightness and rescale and casts to ``dst``. With
+    ``shift_on`` the buffer holds the whole image, because Keras clips the shift
+    to the warped image's own range, known only once the whole image is warped.
+
+    The row code is written out here rather than in helpers that take arrays:
+    every array passed to an inlined helper costs a reference-count increment and
+    decrement (atomic, through a call) per row, which was 10-15% of a CIFAR-sized
+    warp. Helpers take scalars only; the four-lane loads are intrinsics.
+
+    Coordinates use the same operations in the same order as scipy (column ``j``
+    is float(j)), so they are bit-identical; inside, truncation is floor.
     """
     cvalf = np.float32(cval)
     lut = np.arange(256).astype(np.float32)
@@ -345,14 +249,37 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
     hi = np.float32(hi)
     scale = np.float32(scale)
     rowlen = ow * c
-    buf = np.empty(oh * rowlen if shift_on else rowlen, np.float32)
-    offs = np.empty(ow, np.int32)
-    cols = np.arange(ow).astype(np.float64)
-    fys = np.empty(ow, np.float32)
-    fxs = np.empty(ow, np.float32)
+    # One spare element: a four-lane store of the last RGB pixel reaches past it.
+    buf = np.empty((oh * rowlen if shift_on else rowlen) + 1, np.float32)
+    # Per-pixel taps of the inside span, written four at a time (three spare).
+    offs = np.empty(ow + 3, np.int32)
+    ws00 = np.empty(ow + 3, np.float32)
+    ws01 = np.empty(ow + 3, np.float32)
+    ws10 = np.empty(ow + 3, np.float32)
+    ws11 = np.empty(ow + 3, np.float32)
     # Bilinear needs both taps inside: y < h - 1. Nearest needs y <= h - 1.
     ylim = float(h - 1)
     xlim = float(w - 1)
+    uc = np.uint64(c)
+    uwc = np.uint64(w * c)
+    wc32 = np.int32(w * c)
+    c32 = np.int32(c)
+    usize = np.uint64(src.size)
+    four = np.uint64(4)
+    # Three and four channels load and store a pixel as four lanes. For RGB the
+    # fourth lane reads the next pixel's first element (so a load must stay
+    # inside ``src``: the size tests below) and writes the buffer element that
+    # the next pixel, a later segment or the spare element takes.
+    lanes = c == 3 or c == 4
+    # Border pixels as lanes: every mode but 'constant' (whose border is mostly
+    # cval and cheap already).
+    vborder = lanes and mode != CONSTANT
+    bt00 = np.empty(4, np.int64)
+    bt01 = np.empty(4, np.int64)
+    bt10 = np.empty(4, np.int64)
+    bt11 = np.empty(4, np.int64)
+    wc64 = np.int64(w * c)
+    c64 = np.int64(c)
     for n in range(n0, n1):
         m0 = mats[n, 0]
         m1 = mats[n, 1]
@@ -365,26 +292,211 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
         # The source image of output n: a batch gathered from the dataset by the
         # kernel itself, so the dataset is never copied into a batch first.
         sbase = index[n] * (h * w * c)
+        usb = np.uint64(sbase)
+        # Four-lane loads may run one element past any pixel of this image: true
+        # for four channels, and for three unless it is the array's last image.
+        spill_safe = c == 4 or sbase + h * w * c < src.size
         dbase = n * oh * rowlen
         bright = np.float32(brights[n])
         for r in range(oh):
             bbase = r * rowlen if shift_on else 0
-            _row(src, lut, sbase, buf, bbase, r, m0, m1, m2, m3, m4, m5, inv1, inv4, ow, h, w, c,
-                 order, mode, cvalf, ylim, xlim, cols, offs, fys, fxs)
-            if not shift_on:
-                _finish_run(buf, dst, dbase + r * rowlen, rowlen, bright, bright_on, lo, hi,
-                            scale, to_uint8)
-        if shift_on:
-            npix = oh * rowlen
-            vmin = buf[0]
-            vmax = buf[0]
-            for i in range(npix):
-                vmin = min(vmin, buf[i])
-                vmax = max(vmax, buf[i])
-            s = np.float32(shifts[n])
-            for i in range(npix):
-                buf[i] = min(max(buf[i] + s, vmin), vmax)
-            _finish_run(buf, dst, dbase, npix, bright, bright_on, lo, hi, scale, to_uint8)
+            ry = r * m0
+            rx = r * m3
+            j0, j1 = _inside_span(r, m0, m1, m2, m3, m4, m5, inv1, inv4, ow, ylim, xlim,
+                                  order == 1)
+            for seg in range(3):
+                if seg == 1 and order == 1:
+                    # Two passes: coordinates, offsets and weights, then the gather
+                    # and blend (four lanes, or the channel loop unrolled for a
+                    # literal ``c``).
+                    fit = lanes and (spill_safe or _clear_of_last_pixel(r, m0, m1, m2, m3, m4, m5,
+                                                                   j0, j1, h, w))
+                    for k in range(0, j1 - j0, 4):
+                        coords4(ry, rx, float(j0 + k), m1, m2, m4, m5, wc32, c32, offs, ws00,
+                                ws01, ws10, ws11, np.uint64(k))
+                    # Unsigned indices need no negative-index check. Two loops, so
+                    # that the four-lane one carries no per-pixel test.
+                    if fit:
+                        for k in range(j1 - j0):
+                            uk = np.uint64(k)
+                            p = np.uint64(sbase + offs[uk])
+                            q = p + uwc
+                            blend4(src, p, p + uc, q, q + uc, ws00[uk], ws01[uk], ws10[uk],
+                                   ws11[uk], buf, np.uint64(bbase + (j0 + k) * c))
+                        continue
+                    for k in range(j1 - j0):
+                        uk = np.uint64(k)
+                        w00 = ws00[uk]
+                        w01 = ws01[uk]
+                        w10 = ws10[uk]
+                        w11 = ws11[uk]
+                        p = np.uint64(sbase + offs[uk])
+                        q = p + uwc
+                        o = np.uint64(bbase + (j0 + k) * c)
+                        for ch in range(c):
+                            t = np.uint64(ch)
+                            buf[o + t] = (w00 * _load(src, p + t, lut)
+                                          + w01 * _load(src, p + uc + t, lut)
+                                          + w10 * _load(src, q + t, lut)
+                                          + w11 * _load(src, q + uc + t, lut))
+                    continue
+                if seg == 1:
+                    # Nearest, all inside: round half up, as scipy.
+                    x0 = rx + j0 * m4 + m5
+                    if m1 == 0.0 and (m4 == 1.0 or m4 == -1.0) and x0 == np.floor(x0):
+                        # A flip or a whole-pixel shift along the row: the span is
+                        # one run of a source row, forwards or backwards. Copy it as
+                        # such: a contiguous conversion vectorises, a gather does not.
+                        p = np.uint64(sbase + (int(ry + m2 + 0.5) * w + int(x0)) * c)
+                        o = np.uint64(bbase + j0 * c)
+                        if m4 == 1.0:
+                            for i in range((j1 - j0) * c):
+                                buf[o + np.uint64(i)] = np.float32(src[p + np.uint64(i)])
+                        else:
+                            for k in range(j1 - j0):
+                                q = p - np.uint64(k * c)
+                                d = o + np.uint64(k * c)
+                                for ch in range(c):
+                                    buf[d + np.uint64(ch)] = np.float32(src[q + np.uint64(ch)])
+                        continue
+                    for k in range(0, j1 - j0, 4):
+                        offsets4(ry, rx, float(j0 + k), m1, m2, m4, m5, wc32, c32, offs,
+                                 np.uint64(k))
+                    if lanes and spill_safe:
+                        # No per-pixel test in the common case (as for bilinear).
+                        for k in range(j1 - j0):
+                            copy4(src, np.uint64(sbase + offs[np.uint64(k)]), buf,
+                                  np.uint64(bbase + (j0 + k) * c))
+                        continue
+                    for k in range(j1 - j0):
+                        p = np.uint64(sbase + offs[np.uint64(k)])
+                        o = np.uint64(bbase + (j0 + k) * c)
+                        if lanes and p + four <= usize:
+                            copy4(src, p, buf, o)
+                            continue
+                        for ch in range(c):
+                            buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
+                    continue
+                # Before or after the span: scipy maps the coordinate into the
+                # image by the mode, then extends taps that still fall one step
+                # outside. Four pixels at a time as lanes where ``border4`` can,
+                # one at a time otherwise.
+                j = 0 if seg == 0 else j1
+                jend = j0 if seg == 0 else ow
+                while j < jend:
+                    cnt = min(4, jend - j)
+                    if vborder and order == 0 and border4_nearest(
+                            ry, rx, float(j), m1, m2, m4, m5, h, w, mode, sbase, wc64, c64, cnt,
+                            bt00):
+                        for t in range(cnt):
+                            p = np.uint64(bt00[np.uint64(t)])
+                            o = np.uint64(bbase + (j + t) * c)
+                            if spill_safe or p + four <= usize:
+                                copy4(src, p, buf, o)
+                            else:
+                                for ch in range(c):
+                                    buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
+                        j += cnt
+                        continue
+                    if vborder and order == 1 and border4(
+                            ry, rx, float(j), m1, m2, m4, m5, h, w, mode, sbase, wc64, c64, cnt,
+                            bt00, bt01, bt10, bt11, ws00, ws01, ws10, ws11):
+                        for t in range(cnt):
+                            ut = np.uint64(t)
+                            a00 = np.uint64(bt00[ut])
+                            a01 = np.uint64(bt01[ut])
+                            a10 = np.uint64(bt10[ut])
+                            a11 = np.uint64(bt11[ut])
+                            o = np.uint64(bbase + (j + t) * c)
+                            if spill_safe or max(max(a00, a01), max(a10, a11)) + four <= usize:
+                                blend4(src, a00, a01, a10, a11, ws00[ut], ws01[ut], ws10[ut],
+                                       ws11[ut], buf, o)
+                            else:
+                                for ch in range(c):
+                                    k = np.uint64(ch)
+                                    buf[o + k] = (ws00[ut] * _load(src, a00 + k, lut)
+                                                  + ws01[ut] * _load(src, a01 + k, lut)
+                                                  + ws10[ut] * _load(src, a10 + k, lut)
+                                                  + ws11[ut] * _load(src, a11 + k, lut))
+                        j += cnt
+                        continue
+                    o = np.uint64(bbase + j * c)
+                    yv = ry + j * m1 + m2
+                    xv = rx + j * m4 + m5
+                    if mode == CONSTANT:
+                        # Written out: a call per pixel doubled this mode's border.
+                        cy = select((yv < 0.0) | (yv > ylim), -1.0, yv)
+                        cx = select((xv < 0.0) | (xv > xlim), -1.0, xv)
+                    else:
+                        cy = _map_coordinate(yv, h, mode)
+                        cx = _map_coordinate(xv, w, mode)
+                    if cy <= -1.0 or cx <= -1.0:
+                        for ch in range(c):
+                            buf[o + np.uint64(ch)] = cvalf
+                    elif order == 0:
+                        iy = _tap(int(np.floor(cy + 0.5)), h, mode)
+                        ix = _tap(int(np.floor(cx + 0.5)), w, mode)
+                        p = np.uint64(sbase + (iy * w + ix) * c)
+                        if lanes and p + four <= usize:
+                            copy4(src, p, buf, o)
+                        else:
+                            for ch in range(c):
+                                buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
+                    else:
+                        fly = np.floor(cy)
+                        flx = np.floor(cx)
+                        fy = np.float32(cy - fly)
+                        fx = np.float32(cx - flx)
+                        iy = int(fly)
+                        ix = int(flx)
+                        ya = usb + np.uint64(_tap(iy, h, mode)) * uwc
+                        yb = usb + np.uint64(_tap(iy + 1, h, mode)) * uwc
+                        xa = np.uint64(_tap(ix, w, mode)) * uc
+                        xb = np.uint64(_tap(ix + 1, w, mode)) * uc
+                        w11 = fy * fx
+                        w10 = fy - w11
+                        w01 = fx - w11
+                        w00 = np.float32(1.0) - fy - w01
+                        if lanes and max(ya, yb) + max(xa, xb) + four <= usize:
+                            blend4(src, ya + xa, ya + xb, yb + xa, yb + xb, w00, w01, w10,
+                                   w11, buf, o)
+                        else:
+                            for ch in range(c):
+                                k = np.uint64(ch)
+                                buf[o + k] = (w00 * _load(src, ya + xa + k, lut)
+                                              + w01 * _load(src, ya + xb + k, lut)
+                                              + w10 * _load(src, yb + xa + k, lut)
+                                              + w11 * _load(src, yb + xb + k, lut))
+                    j += 1
+            if shift_on:
+                if r < oh - 1:
+                    continue
+                count = oh * rowlen
+                vmin = buf[0]
+                vmax = buf[0]
+                for i in range(count):
+                    vmin = min(vmin, buf[i])
+                    vmax = max(vmax, buf[i])
+                s = np.float32(shifts[n])
+                for i in range(count):
+                    buf[i] = min(max(buf[i] + s, vmin), vmax)
+                d = np.uint64(dbase)
+            else:
+                count = rowlen
+                d = np.uint64(dbase + r * rowlen)
+            # Brightness, rescale and the cast: a separate, branch-free pass over
+            # floats vectorises, where the same work in the gather loop would not.
+            if bright_on:
+                for i in range(count):
+                    buf[i] = min(max(buf[i] * bright, lo), hi)
+            if to_uint8:
+                for i in range(count):
+                    # scipy's own uint8 output rounds half up; match it.
+                    v = np.floor(buf[i] * scale + np.float32(0.5))
+                    dst[d + np.uint64(i)] = min(max(v, np.float32(0.0)), np.float32(255.0))
+            else:
+                for i in range(count):
+                    dst[d + np.uint64(i)] = buf[i] * scale
 
 
 # One compiled kernel per (channel count, order), with both as literals so LLVM

@@ -1,0 +1,410 @@
+"""Four-lane steps of the warp kernels, written as LLVM vector IR (numba intrinsics).
+
+LLVM does not vectorise the warp's hot loops by itself: a bilinear RGB pixel is
+four taps of three channels, twelve byte loads, conversions and multiply-adds that
+LLVM keeps scalar because the stores into the row buffer sit between the loads and
+may alias them; the per-pixel coordinate loop it did vectorise carried a runtime
+overlap check of six arrays on every row; and the border mapping branches on the
+pixel's position in no pattern a predictor learns. Here:
+
+- ``blend4`` / ``copy4``: one tap is one 4-element load widened to four float
+  lanes, so a bilinear pixel is four loads, four conversions and the blend on
+  vectors, as OpenCV's SIMD loop does;
+- ``coords4``: the coordinates, taps and weights of four inside pixels at once;
+- ``border4``: the same for four border pixels, with scipy's mode mapping as
+  selects;
+- ``select``: a branch-free choice for the scalar code.
+
+Every lane computes what the scalar kernel computes, with the same operations in
+the same order (``((w00*a + w01*b) + w10*c) + w11*d``, no fused multiply-add), so
+results are bit-identical to the scalar path and to scipy's coordinates.
+
+For three channels every load and store reaches one element past the pixel.
+Callers guarantee the extra source element exists and that the extra buffer
+element is either overwritten later or spare (see ``warp._warp_images``).
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+_I32 = ir.IntType(32)
+_I64 = ir.IntType(64)
+_F32x4 = ir.VectorType(ir.FloatType(), 4)
+_F64x4 = ir.VectorType(ir.DoubleType(), 4)
+_I32x4 = ir.VectorType(_I32, 4)
+_I64x4 = ir.VectorType(_I64, 4)
+_Bx4 = ir.VectorType(ir.IntType(1), 4)
+# Fill modes, as in fastaug._kernels.warp.
+_NEAREST, _REFLECT, _WRAP, _MIRROR = 1, 2, 3, 4
+
+
+def _f64x4(value):
+    """A constant in all four double lanes."""
+    return ir.Constant(_F64x4, [value] * 4)
+
+
+def _splat(builder, value):
+    """``value`` in all four lanes."""
+    vecty = ir.VectorType(value.type, 4)
+    vec = builder.insert_element(ir.Constant(vecty, ir.Undefined), value, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(vec, vec, ir.Constant(_I32x4, [0, 0, 0, 0]))
+
+
+def _tap4(context, builder, aryty, ary, index):
+    """Four consecutive elements of ``ary`` from ``index`` as a float32x4 vector."""
+    data = context.make_array(aryty)(context, builder, ary).data
+    elem = context.get_value_type(aryty.dtype)
+    ptr = builder.gep(data, [index])
+    vecty = ir.VectorType(elem, 4)
+    vec = builder.load(builder.bitcast(ptr, vecty.as_pointer()), align=1)
+    if aryty.dtype == types.float32:
+        return vec
+    # Bytes: widen, then convert (values fit int32, so the signed convert is exact).
+    return builder.sitofp(builder.zext(vec, _I32x4), _F32x4)
+
+
+def _store4(context, builder, aryty, ary, index, vec):
+    """Store the four lanes of ``vec`` at ``ary[index:index+4]``."""
+    data = context.make_array(aryty)(context, builder, ary).data
+    ptr = builder.gep(data, [index])
+    builder.store(vec, builder.bitcast(ptr, vec.type.as_pointer()), align=4)
+
+
+def _check(src, buf):
+    ok = (isinstance(src, types.Array) and src.dtype in (types.uint8, types.float32)
+          and isinstance(buf, types.Array) and buf.dtype == types.float32)
+    if not ok:
+        raise TypeError("lanes: expected a uint8/float32 source and a float32 buffer")
+
+
+def _coordinates(builder, ry, rx, jf, m1, m2, m4, m5):
+    """Row and column coordinates of output columns ``jf .. jf+3`` as in scipy.
+
+    ``(ry + j*m1) + m2`` and ``(rx + j*m4) + m5`` in double, each lane exactly as
+    the scalar expression ``ry + j * m1 + m2`` evaluates.
+    """
+    cols = builder.fadd(_splat(builder, jf), ir.Constant(_F64x4, [0.0, 1.0, 2.0, 3.0]))
+    y = builder.fadd(builder.fadd(_splat(builder, ry), builder.fmul(cols, _splat(builder, m1))),
+                     _splat(builder, m2))
+    x = builder.fadd(builder.fadd(_splat(builder, rx), builder.fmul(cols, _splat(builder, m4))),
+                     _splat(builder, m5))
+    return y, x
+
+
+def _weights(builder, fy, fx):
+    """The bilinear weights of the scalar kernel from float32 fractions."""
+    w11 = builder.fmul(fy, fx)
+    w10 = builder.fsub(fy, w11)
+    w01 = builder.fsub(fx, w11)
+    w00 = builder.fsub(builder.fsub(ir.Constant(_F32x4, [1.0] * 4), fy), w01)
+    return w00, w01, w10, w11
+
+
+@intrinsic
+def blend4(typingctx, src, p00, p01, p10, p11, w00, w01, w10, w11, buf, o):
+    """``buf[o:o+4] = w00*src[p00:p00+4] + w01*src[p01:..] + w10*src[p10:..] + w11*src[p11:..]``.
+
+    The ``p``s and ``o`` are uint64 element offsets; weights are float32.
+    """
+    _check(src, buf)
+    sig = types.void(src, p00, p01, p10, p11, w00, w01, w10, w11, buf, o)
+
+    def codegen(context, builder, signature, args):
+        srcv, a0, a1, a2, a3, w0, w1, w2, w3, bufv, ov = args
+        srcty = signature.args[0]
+        acc = None
+        for off, weight in ((a0, w0), (a1, w1), (a2, w2), (a3, w3)):
+            term = builder.fmul(_splat(builder, weight),
+                                _tap4(context, builder, srcty, srcv, off))
+            acc = term if acc is None else builder.fadd(acc, term)
+        _store4(context, builder, signature.args[9], bufv, ov, acc)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def copy4(typingctx, src, p, buf, o):
+    """``buf[o:o+4] = float32(src[p:p+4])`` (``p``, ``o`` uint64 element offsets)."""
+    _check(src, buf)
+    sig = types.void(src, p, buf, o)
+
+    def codegen(context, builder, signature, args):
+        srcv, pv, bufv, ov = args
+        vec = _tap4(context, builder, signature.args[0], srcv, pv)
+        _store4(context, builder, signature.args[2], bufv, ov, vec)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def select(typingctx, cond, a, b):
+    """``a if cond else b`` as an LLVM select: both sides are computed, no branch.
+
+    For choices that depend on the data in no pattern a branch predictor learns.
+    """
+    if not isinstance(cond, types.Boolean) or a != b:
+        raise TypeError("select: expected a boolean and two values of one type")
+    sig = a(cond, a, b)
+
+    def codegen(context, builder, signature, args):
+        return builder.select(args[0], args[1], args[2])
+
+    return sig, codegen
+
+
+@intrinsic
+def coords4(typingctx, ry, rx, jf, m1, m2, m4, m5, wc, c, offs, w00, w01, w10, w11, k):
+    """Bilinear taps of four consecutive output pixels, columns ``jf .. jf+3``.
+
+    Each lane is the scalar kernel's (and scipy's) arithmetic: ``(ry + j*m1) + m2``
+    and ``(rx + j*m4) + m5`` in double, truncated (floor, the taps being inside),
+    the fractions rounded to float32, then the four weights. Stores the element
+    offset ``yi*wc + xi*c`` (int32) and the weights at ``[k, k+4)`` of ``offs`` and
+    ``w00 .. w11``. Written as vectors because LLVM's own vectorisation of this
+    loop checked the six arrays for overlap on every row, which cost more than
+    the loop. ``k`` is a uint64 index; ``wc`` and ``c`` are int32.
+    """
+    if not (isinstance(offs, types.Array) and offs.dtype == types.int32):
+        raise TypeError("coords4: offs must be an int32 array")
+    sig = types.void(ry, rx, jf, m1, m2, m4, m5, wc, c, offs, w00, w01, w10, w11, k)
+
+    def codegen(context, builder, signature, args):
+        ryv, rxv, jv, a1, a2, a4, a5, wcv, cv, offv, o00, o01, o10, o11, kv = args
+        y, x = _coordinates(builder, ryv, rxv, jv, a1, a2, a4, a5)
+        yi = builder.fptosi(y, _I32x4)
+        xi = builder.fptosi(x, _I32x4)
+        fy = builder.fptrunc(builder.fsub(y, builder.sitofp(yi, _F64x4)), _F32x4)
+        fx = builder.fptrunc(builder.fsub(x, builder.sitofp(xi, _F64x4)), _F32x4)
+        w00v, w01v, w10v, w11v = _weights(builder, fy, fx)
+        off = builder.add(builder.mul(yi, _splat(builder, wcv)),
+                          builder.mul(xi, _splat(builder, cv)))
+        tys = signature.args
+        _store4(context, builder, tys[9], offv, kv, off)
+        _store4(context, builder, tys[10], o00, kv, w00v)
+        _store4(context, builder, tys[11], o01, kv, w01v)
+        _store4(context, builder, tys[12], o10, kv, w10v)
+        _store4(context, builder, tys[13], o11, kv, w11v)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def offsets4(typingctx, ry, rx, jf, m1, m2, m4, m5, wc, c, offs, k):
+    """Nearest-neighbour element offsets of four inside pixels, columns ``jf .. jf+3``.
+
+    Each lane is the scalar kernel's ``int32(y + 0.5) * wc + int32(x + 0.5) * c``
+    (round half up, as scipy; truncation is floor inside), stored at
+    ``offs[k:k+4]`` (int32). ``k`` is a uint64 index; ``wc`` and ``c`` are int32.
+    """
+    if not (isinstance(offs, types.Array) and offs.dtype == types.int32):
+        raise TypeError("offsets4: offs must be an int32 array")
+    sig = types.void(ry, rx, jf, m1, m2, m4, m5, wc, c, offs, k)
+
+    def codegen(context, builder, signature, args):
+        ryv, rxv, jv, a1, a2, a4, a5, wcv, cv, offv, kv = args
+        y, x = _coordinates(builder, ryv, rxv, jv, a1, a2, a4, a5)
+        yi = builder.fptosi(builder.fadd(y, _f64x4(0.5)), _I32x4)
+        xi = builder.fptosi(builder.fadd(x, _f64x4(0.5)), _I32x4)
+        off = builder.add(builder.mul(yi, _splat(builder, wcv)),
+                          builder.mul(xi, _splat(builder, cv)))
+        _store4(context, builder, signature.args[9], offv, kv, off)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _map_axis(builder, v, n, mode):
+    """scipy's mapping of four coordinates ``v`` onto an axis of ``n`` samples.
+
+    The lanes of ``_map_coordinate`` in fastaug._kernels.warp: the same
+    candidates, computed with the same operations, chosen by selects. Returns the
+    mapped vector and a per-lane flag, false where a lane is beyond one period
+    (or ``n`` is 1), for which the caller takes the exact scalar path.
+    """
+    fn = _splat(builder, builder.sitofp(n, ir.DoubleType()))
+    last = builder.fsub(fn, _f64x4(1.0))
+    big = builder.icmp_signed(">", n, ir.Constant(_I64, 1))
+    blocks = {m: builder.append_basic_block(f"map_{m}")
+              for m in (_NEAREST, _REFLECT, _MIRROR, _WRAP)}
+    end = builder.append_basic_block("map_end")
+    neg = builder.fcmp_ordered("<", v, _f64x4(0.0))
+    high = builder.fcmp_ordered(">", v, last)
+    switch = builder.switch(mode, blocks[_WRAP])
+    for m in (_NEAREST, _REFLECT, _MIRROR):
+        switch.add_case(ir.Constant(_I64, m), blocks[m])
+    results = []
+    all_ok = ir.Constant(_Bx4, [1] * 4)
+
+    builder.position_at_end(blocks[_NEAREST])
+    lo = builder.select(builder.fcmp_ordered(">=", v, _f64x4(0.0)), v, _f64x4(0.0))
+    mapped = builder.select(builder.fcmp_ordered("<=", lo, last), lo, last)
+    results.append((mapped, all_ok, builder.basic_block))
+    builder.branch(end)
+
+    builder.position_at_end(blocks[_REFLECT])
+    sz2 = builder.fmul(fn, _f64x4(2.0))
+    ok = builder.and_(builder.fcmp_ordered(">=", v, builder.fneg(sz2)),
+                      builder.fcmp_ordered("<", v, sz2))
+    nudge = builder.select(builder.fcmp_ordered(">", v, _f64x4(-1e-15)), _f64x4(1e-15),
+                           builder.fneg(v))
+    below = builder.select(builder.fcmp_ordered("<", v, builder.fneg(fn)),
+                           builder.fadd(v, sz2), builder.fsub(nudge, _f64x4(1.0)))
+    above = builder.select(builder.fcmp_ordered(">=", v, fn),
+                           builder.fsub(builder.fsub(sz2, v), _f64x4(1.0)), v)
+    mapped = builder.select(neg, below, builder.select(high, above, v))
+    results.append((mapped, ok, builder.basic_block))
+    builder.branch(end)
+
+    builder.position_at_end(blocks[_MIRROR])
+    sz2 = builder.fsub(builder.fmul(fn, _f64x4(2.0)), _f64x4(2.0))
+    ok = builder.and_(builder.fcmp_ordered(">", v, builder.fneg(sz2)),
+                      builder.fcmp_ordered("<", v, sz2))
+    below = builder.select(builder.fcmp_ordered("<=", v, builder.fsub(_f64x4(1.0), fn)),
+                           builder.fadd(v, sz2), builder.fneg(v))
+    above = builder.select(builder.fcmp_ordered(">=", v, fn), builder.fsub(sz2, v), v)
+    mapped = builder.select(neg, below, builder.select(high, above, v))
+    results.append((mapped, ok, builder.basic_block))
+    builder.branch(end)
+
+    builder.position_at_end(blocks[_WRAP])
+    sz = last
+    ok = builder.and_(builder.fcmp_ordered(">", v, builder.fneg(sz)),
+                      builder.fcmp_ordered("<", v, builder.fmul(sz, _f64x4(2.0))))
+    mapped = builder.select(neg, builder.fadd(v, sz),
+                            builder.select(high, builder.fsub(v, sz), v))
+    results.append((mapped, ok, builder.basic_block))
+    builder.branch(end)
+
+    builder.position_at_end(end)
+    mphi = builder.phi(_F64x4)
+    ophi = builder.phi(_Bx4)
+    for mapped, ok, block in results:
+        mphi.add_incoming(mapped, block)
+        ophi.add_incoming(ok, block)
+    big4 = _splat(builder, big)
+    is_nearest = builder.icmp_signed("==", mode, ir.Constant(_I64, _NEAREST))
+    return mphi, builder.and_(ophi, builder.select(is_nearest, all_ok, big4))
+
+
+def _map_lanes(builder, y, x, h, w, mode, count):
+    """Both axes mapped, and whether every lane below ``count`` took the fast path."""
+    cy, oky = _map_axis(builder, y, h, mode)
+    cx, okx = _map_axis(builder, x, w, mode)
+    valid = builder.icmp_signed("<", ir.Constant(_I64x4, [0, 1, 2, 3]), _splat(builder, count))
+    bad = builder.and_(valid, builder.not_(builder.and_(oky, okx)))
+    ok = builder.icmp_unsigned("==", builder.bitcast(bad, ir.IntType(4)),
+                               ir.Constant(ir.IntType(4), 0))
+    return cy, cx, ok
+
+
+def _floor(builder, v):
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_F64x4, [_F64x4]),
+                                        "llvm.floor.v4f64")
+    return builder.call(fn, [v])
+
+
+def _taps(builder, i, n, mode, count=2):
+    """Tap indices ``i`` (and ``i + 1``) after mapping (``_tap`` of warp.py, as lanes)."""
+    sym = builder.and_(builder.icmp_signed("==", mode, ir.Constant(_I64, _MIRROR)),
+                       builder.icmp_signed(">", n, ir.Constant(_I64, 1)))
+    one = ir.Constant(_I64, 1)
+    low = _splat(builder, builder.select(sym, one, ir.Constant(_I64, 0)))
+    high = _splat(builder, builder.select(sym, builder.sub(n, ir.Constant(_I64, 2)),
+                                          builder.sub(n, one)))
+    n4 = _splat(builder, n)
+    out = []
+    for t in (i, builder.add(i, ir.Constant(_I64x4, [1] * 4)))[:count]:
+        t = builder.select(builder.icmp_signed(">=", t, n4), high, t)
+        out.append(builder.select(builder.icmp_signed("<", t, ir.Constant(_I64x4, [0] * 4)),
+                                  low, t))
+    return out
+
+
+@intrinsic
+def border4(typingctx, ry, rx, jf, m1, m2, m4, m5, h, w, mode, sbase, wc, c, count,
+            t00, t01, t10, t11, w00, w01, w10, w11):
+    """Bilinear taps of up to four border pixels, columns ``jf .. jf+count-1``.
+
+    For the fill modes 'nearest', 'reflect', 'mirror' and 'wrap' (not
+    'constant'): the coordinates as in ``coords4``, mapped into the image as
+    ``_map_coordinate`` does, floored, the taps extended as ``_tap`` does, then
+    the four element offsets (``sbase`` + row * ``wc`` + column * ``c``) and
+    weights of each pixel stored at ``[0, 4)`` of ``t00 .. t11`` (int64) and
+    ``w00 .. w11`` (float32). Border pixels go through mapping that the scalar
+    code branches on in no pattern a predictor learns; as lanes it is selects.
+    Returns False, having stored nothing useful, when a lane needs the exact
+    scalar path (beyond one period of the image, or a one-sample axis).
+    """
+    sig = types.boolean(ry, rx, jf, m1, m2, m4, m5, h, w, mode, sbase, wc, c, count,
+                        t00, t01, t10, t11, w00, w01, w10, w11)
+
+    def codegen(context, builder, signature, args):
+        (ryv, rxv, jv, a1, a2, a4, a5, hv, wv, modev, base, wcv, cv, countv,
+         o00, o01, o10, o11, q00, q01, q10, q11) = args
+        y, x = _coordinates(builder, ryv, rxv, jv, a1, a2, a4, a5)
+        cy, cx, ok = _map_lanes(builder, y, x, hv, wv, modev, countv)
+        fly = _floor(builder, cy)
+        flx = _floor(builder, cx)
+        fy = builder.fptrunc(builder.fsub(cy, fly), _F32x4)
+        fx = builder.fptrunc(builder.fsub(cx, flx), _F32x4)
+        ya, yb = _taps(builder, builder.fptosi(fly, _I64x4), hv, modev)
+        xa, xb = _taps(builder, builder.fptosi(flx, _I64x4), wv, modev)
+        base4 = _splat(builder, base)
+        wc4 = _splat(builder, wcv)
+        c4 = _splat(builder, cv)
+        ya = builder.add(base4, builder.mul(ya, wc4))
+        yb = builder.add(base4, builder.mul(yb, wc4))
+        xa = builder.mul(xa, c4)
+        xb = builder.mul(xb, c4)
+        w00v, w01v, w10v, w11v = _weights(builder, fy, fx)
+        tys = signature.args
+        zero = ir.Constant(_I64, 0)
+        for ary, val, ty in ((o00, builder.add(ya, xa), tys[14]),
+                             (o01, builder.add(ya, xb), tys[15]),
+                             (o10, builder.add(yb, xa), tys[16]),
+                             (o11, builder.add(yb, xb), tys[17]),
+                             (q00, w00v, tys[18]), (q01, w01v, tys[19]),
+                             (q10, w10v, tys[20]), (q11, w11v, tys[21])):
+            _store4(context, builder, ty, ary, zero, val)
+        return ok
+
+    return sig, codegen
+
+
+@intrinsic
+def border4_nearest(typingctx, ry, rx, jf, m1, m2, m4, m5, h, w, mode, sbase, wc, c, count,
+                    taps):
+    """``border4`` for nearest-neighbour sampling: one element offset per pixel.
+
+    The mapped coordinate rounded half up (``floor(c + 0.5)``, as scipy), the tap
+    extended as ``_tap`` does, ``sbase + row * wc + column * c`` stored at
+    ``taps[0:4]`` (int64). Returns False when a lane needs the exact scalar path.
+    """
+    sig = types.boolean(ry, rx, jf, m1, m2, m4, m5, h, w, mode, sbase, wc, c, count, taps)
+
+    def codegen(context, builder, signature, args):
+        ryv, rxv, jv, a1, a2, a4, a5, hv, wv, modev, base, wcv, cv, countv, tapv = args
+        y, x = _coordinates(builder, ryv, rxv, jv, a1, a2, a4, a5)
+        cy, cx, ok = _map_lanes(builder, y, x, hv, wv, modev, countv)
+        half = _f64x4(0.5)
+        iy, = _taps(builder, builder.fptosi(_floor(builder, builder.fadd(cy, half)), _I64x4),
+                    hv, modev, 1)
+        ix, = _taps(builder, builder.fptosi(_floor(builder, builder.fadd(cx, half)), _I64x4),
+                    wv, modev, 1)
+        off = builder.add(_splat(builder, base),
+                          builder.add(builder.mul(iy, _splat(builder, wcv)),
+                                      builder.mul(ix, _splat(builder, cv))))
+        _store4(context, builder, signature.args[14], tapv, ir.Constant(_I64, 0), off)
+        return ok
+
+    return sig, codegen
+
+
+__all__ = ["blend4", "border4", "border4_nearest", "coords4", "copy4", "offsets4", "select"]
