@@ -42,6 +42,9 @@ def check_real(name: str, value: Any) -> float:
     return f
 
 
+_MAX_IMAGE_ELEMENTS = 2**31
+
+
 def check_images(images: Any, data_format: str) -> np.ndarray:
     """Validate a batch and return it as a C-contiguous (N, H, W, C) view or copy."""
     if not isinstance(images, np.ndarray):
@@ -57,6 +60,10 @@ def check_images(images: Any, data_format: str) -> np.ndarray:
     nhwc = images if data_format == "channels_last" else images.transpose(0, 2, 3, 1)
     if min(nhwc.shape[1:]) < 1:
         raise ValueError(f"images must have H, W, C >= 1, got shape {images.shape}")
+    if nhwc.shape[1] * nhwc.shape[2] * nhwc.shape[3] >= _MAX_IMAGE_ELEMENTS:
+        # The kernel keeps offsets within one image in 32 bits (vector lanes).
+        raise ValueError(f"images must have H * W * C < 2**31 elements per image, "
+                         f"got shape {images.shape}")
     return np.ascontiguousarray(nhwc)
 
 

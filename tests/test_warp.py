@@ -909,6 +909,13 @@ def test_wrong_image_ndim_rejected(shape):
     _expect(ValueError, "images", lambda: warp_affine(imgs, mats[0]))
 
 
+def test_image_too_large_for_32_bit_offsets_rejected():
+    # A zero-stride view: 2**31 elements per image without allocating them.
+    huge = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), (1, 32768, 32768, 2),
+                                           (0, 0, 0, 0))
+    _expect(ValueError, "images", lambda: warp_affine(huge, identity_matrix()), "2\\*\\*31")
+
+
 @pytest.mark.parametrize("dtype", [np.int16, np.float64, np.int32, np.uint16, np.float16, np.bool_, np.int8])
 def test_unsupported_image_dtype_rejected(dtype):
     imgs, mats = _good()
@@ -969,3 +976,32 @@ def test_bad_calls_do_not_modify_out():
     with pytest.raises(ValueError):
         warp_affine(imgs, bad, out=out)
     assert np.all(out == 5)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32], ids=["u8", "f32"])
+@pytest.mark.parametrize("c", [3, 4])
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("mode", MODES)
+def test_last_image_of_the_array_warps_like_any_other(mode, order, c, dtype):
+    """Three- and four-channel pixels are loaded as four lanes; for RGB the fourth
+    lane reads one element past the pixel, so the array's last pixel takes a
+    separate path (a load there would run off the end). An image must warp the
+    same, bit for bit, whether it is followed by another image or ends the array,
+    and both must agree with scipy. The matrices put taps on the bottom-right
+    pixel from inside the image and from the border (sub-pixel shifts, a zoom
+    out across the corner, a rotation)."""
+    rng = np.random.default_rng(seed_of("last", mode, order, str(c), str(dtype)))
+    h, w = 7, 6
+    pair = rng.integers(0, 256, (2, h, w, c)).astype(dtype)
+    # Offsets clear of rounding ties and of 'constant' edges, which the scipy
+    # check would have to exclude.
+    zoom = np.array([[1.27, 0.0, -1.13], [0.0, 1.27, -0.96]])
+    turn = np.array([[np.cos(0.3), np.sin(0.3), -1.1], [-np.sin(0.3), np.cos(0.3), 1.6]])
+    mats = np.stack([np.array([[1.0, 0.0, 0.45], [0.0, 1.0, 0.55]]),
+                     np.array([[1.0, 0.0, 0.4], [0.0, 1.0, 0.3]]),
+                     np.array([[1.0, 0.0, 0.7], [0.0, 1.0, 0.2]]), zoom, turn])
+    for m in mats:
+        followed = warp_affine(pair, m, order=order, fill_mode=mode, cval=9.0)[0]
+        last = warp_affine(pair[:1], m, order=order, fill_mode=mode, cval=9.0)[0]
+        np.testing.assert_array_equal(last, followed)
+        check_against_scipy(last[None], pair[:1], m[None], order=order, mode=mode, cval=9.0)
