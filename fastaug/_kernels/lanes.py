@@ -10,9 +10,10 @@ pixel's position in no pattern a predictor learns. Here:
 - ``blend4`` / ``copy4``: one tap is one 4-element load widened to four float
   lanes, so a bilinear pixel is four loads, four conversions and the blend on
   vectors, as OpenCV's SIMD loop does;
-- ``coords4``: the coordinates, taps and weights of four inside pixels at once;
-- ``border4``: the same for four border pixels, with scipy's mode mapping as
-  selects;
+- ``coords4`` / ``offsets4``: the coordinates, taps and weights (bilinear) or
+  the offsets (nearest) of four inside pixels at once;
+- ``border4`` / ``border4_nearest``: the same for four border pixels, with
+  scipy's mode mapping as selects;
 - ``select``: a branch-free choice for the scalar code.
 
 Every lane computes what the scalar kernel computes, with the same operations in
