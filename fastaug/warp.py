@@ -158,8 +158,14 @@ def warp_affine(
 
     The convention is ``scipy.ndimage.affine_transform``'s, in (row, col): the output
     pixel at ``(r, c)`` samples the input at ``M[:, :2] @ (r, c) + M[:, 2]``, with
-    pixel centres at integer coordinates. Results match scipy applied per channel
-    (float32 arithmetic in the blend; see the tests for the tolerances).
+    pixel centres at integer coordinates. Results match scipy applied per channel:
+    sample positions are computed with scipy's operations in scipy's order, so
+    they are the same doubles wherever every sample coordinate is below 2**52 in
+    magnitude (nearest-neighbour output is then identical; bilinear blends in
+    float32, see the tests for the tolerances). Beyond that, where the doubles
+    have no fractional digits left, each value still comes from the image or is
+    ``cval``: the kernel never reads outside the image it warps, for any finite
+    matrix.
 
     Parameters
     ----------

@@ -82,17 +82,17 @@ def _check(src, buf):
         raise TypeError("lanes: expected a uint8/float32 source and a float32 buffer")
 
 
-def _coordinates(builder, ry, rx, jf, m1, m2, m4, m5):
+def _coordinates(builder, ry, rx, jf, m1, m4):
     """Row and column coordinates of output columns ``jf .. jf+3`` as in scipy.
 
-    ``(ry + j*m1) + m2`` and ``(rx + j*m4) + m5`` in double, each lane exactly as
-    the scalar expression ``ry + j * m1 + m2`` evaluates.
+    ``ry + j*m1`` and ``rx + j*m4`` in double, where ``ry = m2 + r*m0`` and
+    ``rx = m5 + r*m3`` are the row's bases: each lane exactly as the scalar
+    ``_coord(ry, j, m1)`` evaluates, and in scipy's order (offset, then the row
+    term, then the column term).
     """
     cols = builder.fadd(_splat(builder, jf), ir.Constant(_F64x4, [0.0, 1.0, 2.0, 3.0]))
-    y = builder.fadd(builder.fadd(_splat(builder, ry), builder.fmul(cols, _splat(builder, m1))),
-                     _splat(builder, m2))
-    x = builder.fadd(builder.fadd(_splat(builder, rx), builder.fmul(cols, _splat(builder, m4))),
-                     _splat(builder, m5))
+    y = builder.fadd(_splat(builder, ry), builder.fmul(cols, _splat(builder, m1)))
+    x = builder.fadd(_splat(builder, rx), builder.fmul(cols, _splat(builder, m4)))
     return y, x
 
 
@@ -160,11 +160,11 @@ def select(typingctx, cond, a, b):
 
 
 @intrinsic
-def coords4(typingctx, ry, rx, jf, m1, m2, m4, m5, wc, c, offs, w00, w01, w10, w11, k):
+def coords4(typingctx, ry, rx, jf, m1, m4, wc, c, offs, w00, w01, w10, w11, k):
     """Bilinear taps of four consecutive output pixels, columns ``jf .. jf+3``.
 
-    Each lane is the scalar kernel's (and scipy's) arithmetic: ``(ry + j*m1) + m2``
-    and ``(rx + j*m4) + m5`` in double, truncated (floor, the taps being inside),
+    Each lane is the scalar kernel's (and scipy's) arithmetic: ``ry + j*m1`` and
+    ``rx + j*m4`` in double (``ry``, ``rx``: the row's bases), truncated (floor, the taps being inside),
     the fractions rounded to float32, then the four weights. Stores the element
     offset ``yi*wc + xi*c`` (int32) and the weights at ``[k, k+4)`` of ``offs`` and
     ``w00 .. w11``. LLVM vectorised the scalar loop too, but behind a six-array
@@ -174,11 +174,11 @@ def coords4(typingctx, ry, rx, jf, m1, m2, m4, m5, wc, c, offs, w00, w01, w10, w
     """
     if not (isinstance(offs, types.Array) and offs.dtype == types.int32):
         raise TypeError("coords4: offs must be an int32 array")
-    sig = types.void(ry, rx, jf, m1, m2, m4, m5, wc, c, offs, w00, w01, w10, w11, k)
+    sig = types.void(ry, rx, jf, m1, m4, wc, c, offs, w00, w01, w10, w11, k)
 
     def codegen(context, builder, signature, args):
-        ryv, rxv, jv, a1, a2, a4, a5, wcv, cv, offv, o00, o01, o10, o11, kv = args
-        y, x = _coordinates(builder, ryv, rxv, jv, a1, a2, a4, a5)
+        ryv, rxv, jv, a1, a4, wcv, cv, offv, o00, o01, o10, o11, kv = args
+        y, x = _coordinates(builder, ryv, rxv, jv, a1, a4)
         yi = builder.fptosi(y, _I32x4)
         xi = builder.fptosi(x, _I32x4)
         fy = builder.fptrunc(builder.fsub(y, builder.sitofp(yi, _F64x4)), _F32x4)
@@ -187,18 +187,18 @@ def coords4(typingctx, ry, rx, jf, m1, m2, m4, m5, wc, c, offs, w00, w01, w10, w
         off = builder.add(builder.mul(yi, _splat(builder, wcv)),
                           builder.mul(xi, _splat(builder, cv)))
         tys = signature.args
-        _store4(context, builder, tys[9], offv, kv, off)
-        _store4(context, builder, tys[10], o00, kv, w00v)
-        _store4(context, builder, tys[11], o01, kv, w01v)
-        _store4(context, builder, tys[12], o10, kv, w10v)
-        _store4(context, builder, tys[13], o11, kv, w11v)
+        _store4(context, builder, tys[7], offv, kv, off)
+        _store4(context, builder, tys[8], o00, kv, w00v)
+        _store4(context, builder, tys[9], o01, kv, w01v)
+        _store4(context, builder, tys[10], o10, kv, w10v)
+        _store4(context, builder, tys[11], o11, kv, w11v)
         return context.get_dummy_value()
 
     return sig, codegen
 
 
 @intrinsic
-def offsets4(typingctx, ry, rx, jf, m1, m2, m4, m5, wc, c, offs, k):
+def offsets4(typingctx, ry, rx, jf, m1, m4, wc, c, offs, k):
     """Nearest-neighbour element offsets of four inside pixels, columns ``jf .. jf+3``.
 
     Each lane is the scalar kernel's ``int32(y + 0.5) * wc + int32(x + 0.5) * c``
@@ -207,16 +207,16 @@ def offsets4(typingctx, ry, rx, jf, m1, m2, m4, m5, wc, c, offs, k):
     """
     if not (isinstance(offs, types.Array) and offs.dtype == types.int32):
         raise TypeError("offsets4: offs must be an int32 array")
-    sig = types.void(ry, rx, jf, m1, m2, m4, m5, wc, c, offs, k)
+    sig = types.void(ry, rx, jf, m1, m4, wc, c, offs, k)
 
     def codegen(context, builder, signature, args):
-        ryv, rxv, jv, a1, a2, a4, a5, wcv, cv, offv, kv = args
-        y, x = _coordinates(builder, ryv, rxv, jv, a1, a2, a4, a5)
+        ryv, rxv, jv, a1, a4, wcv, cv, offv, kv = args
+        y, x = _coordinates(builder, ryv, rxv, jv, a1, a4)
         yi = builder.fptosi(builder.fadd(y, _f64x4(0.5)), _I32x4)
         xi = builder.fptosi(builder.fadd(x, _f64x4(0.5)), _I32x4)
         off = builder.add(builder.mul(yi, _splat(builder, wcv)),
                           builder.mul(xi, _splat(builder, cv)))
-        _store4(context, builder, signature.args[9], offv, kv, off)
+        _store4(context, builder, signature.args[7], offv, kv, off)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -330,7 +330,7 @@ def _taps(builder, i, n, mode, count=2):
 
 
 @intrinsic
-def border4(typingctx, ry, rx, jf, m1, m2, m4, m5, h, w, mode, sbase, wc, c, count,
+def border4(typingctx, ry, rx, jf, m1, m4, h, w, mode, sbase, wc, c, count,
             t00, t01, t10, t11, w00, w01, w10, w11):
     """Bilinear taps of up to four border pixels, columns ``jf .. jf+count-1``.
 
@@ -344,13 +344,13 @@ def border4(typingctx, ry, rx, jf, m1, m2, m4, m5, h, w, mode, sbase, wc, c, cou
     Returns False, having stored nothing useful, when a lane needs the exact
     scalar path (beyond one period of the image, or a one-sample axis).
     """
-    sig = types.boolean(ry, rx, jf, m1, m2, m4, m5, h, w, mode, sbase, wc, c, count,
+    sig = types.boolean(ry, rx, jf, m1, m4, h, w, mode, sbase, wc, c, count,
                         t00, t01, t10, t11, w00, w01, w10, w11)
 
     def codegen(context, builder, signature, args):
-        (ryv, rxv, jv, a1, a2, a4, a5, hv, wv, modev, base, wcv, cv, countv,
+        (ryv, rxv, jv, a1, a4, hv, wv, modev, base, wcv, cv, countv,
          o00, o01, o10, o11, q00, q01, q10, q11) = args
-        y, x = _coordinates(builder, ryv, rxv, jv, a1, a2, a4, a5)
+        y, x = _coordinates(builder, ryv, rxv, jv, a1, a4)
         cy, cx, ok = _map_lanes(builder, y, x, hv, wv, modev, countv)
         fly = _floor(builder, cy)
         flx = _floor(builder, cx)
@@ -368,12 +368,12 @@ def border4(typingctx, ry, rx, jf, m1, m2, m4, m5, h, w, mode, sbase, wc, c, cou
         w00v, w01v, w10v, w11v = _weights(builder, fy, fx)
         tys = signature.args
         zero = ir.Constant(_I64, 0)
-        for ary, val, ty in ((o00, builder.add(ya, xa), tys[14]),
-                             (o01, builder.add(ya, xb), tys[15]),
-                             (o10, builder.add(yb, xa), tys[16]),
-                             (o11, builder.add(yb, xb), tys[17]),
-                             (q00, w00v, tys[18]), (q01, w01v, tys[19]),
-                             (q10, w10v, tys[20]), (q11, w11v, tys[21])):
+        for ary, val, ty in ((o00, builder.add(ya, xa), tys[12]),
+                             (o01, builder.add(ya, xb), tys[13]),
+                             (o10, builder.add(yb, xa), tys[14]),
+                             (o11, builder.add(yb, xb), tys[15]),
+                             (q00, w00v, tys[16]), (q01, w01v, tys[17]),
+                             (q10, w10v, tys[18]), (q11, w11v, tys[19])):
             _store4(context, builder, ty, ary, zero, val)
         return ok
 
@@ -381,19 +381,18 @@ def border4(typingctx, ry, rx, jf, m1, m2, m4, m5, h, w, mode, sbase, wc, c, cou
 
 
 @intrinsic
-def border4_nearest(typingctx, ry, rx, jf, m1, m2, m4, m5, h, w, mode, sbase, wc, c, count,
-                    taps):
+def border4_nearest(typingctx, ry, rx, jf, m1, m4, h, w, mode, sbase, wc, c, count, taps):
     """``border4`` for nearest-neighbour sampling: one element offset per pixel.
 
     The mapped coordinate rounded half up (``floor(c + 0.5)``, as scipy), the tap
     extended as ``_tap`` does, ``sbase + row * wc + column * c`` stored at
     ``taps[0:4]`` (int64). Returns False when a lane needs the exact scalar path.
     """
-    sig = types.boolean(ry, rx, jf, m1, m2, m4, m5, h, w, mode, sbase, wc, c, count, taps)
+    sig = types.boolean(ry, rx, jf, m1, m4, h, w, mode, sbase, wc, c, count, taps)
 
     def codegen(context, builder, signature, args):
-        ryv, rxv, jv, a1, a2, a4, a5, hv, wv, modev, base, wcv, cv, countv, tapv = args
-        y, x = _coordinates(builder, ryv, rxv, jv, a1, a2, a4, a5)
+        ryv, rxv, jv, a1, a4, hv, wv, modev, base, wcv, cv, countv, tapv = args
+        y, x = _coordinates(builder, ryv, rxv, jv, a1, a4)
         cy, cx, ok = _map_lanes(builder, y, x, hv, wv, modev, countv)
         half = _f64x4(0.5)
         iy, = _taps(builder, builder.fptosi(_floor(builder, builder.fadd(cy, half)), _I64x4),
@@ -403,7 +402,7 @@ def border4_nearest(typingctx, ry, rx, jf, m1, m2, m4, m5, h, w, mode, sbase, wc
         off = builder.add(_splat(builder, base),
                           builder.add(builder.mul(iy, _splat(builder, wcv)),
                                       builder.mul(ix, _splat(builder, cv))))
-        _store4(context, builder, signature.args[14], tapv, ir.Constant(_I64, 0), off)
+        _store4(context, builder, signature.args[12], tapv, ir.Constant(_I64, 0), off)
         return ok
 
     return sig, codegen

@@ -54,7 +54,9 @@ def _map_exact(x: float, n: int, mode: int) -> float:
 
     Returns -1.0 for 'constant' outside [0, n-1], which the caller treats as cval.
     Mirrors scipy's ``map_coordinate`` (including its truncating divisions), so
-    the sampled position is the same double scipy computes.
+    the sampled position is the same double scipy computes. scipy truncates the
+    quotient by a cast to an integer; ``np.trunc`` gives the same double wherever
+    that cast is defined (quotients below 2**63) and stays defined beyond it.
     """
     if x < 0.0:
         if mode == CONSTANT:
@@ -66,12 +68,12 @@ def _map_exact(x: float, n: int, mode: int) -> float:
             # Within one period the quotient truncates to 0 and scipy's update is
             # x itself: skip the division (the result is the same double).
             if -x >= sz2:
-                x = sz2 * float(int(-x / sz2)) + x
+                x = sz2 * np.trunc(-x / sz2) + x
             return x + sz2 if x <= 1 - n else -x
         if mode == REFLECT:
             sz2 = 2 * n
             if x < -sz2:
-                x = sz2 * float(int(-x / sz2)) + x
+                x = sz2 * np.trunc(-x / sz2) + x
             if x < -n:
                 return x + sz2
             # A whole number of periods reduces to 0, where -x - 1 would be -1 and
@@ -82,7 +84,7 @@ def _map_exact(x: float, n: int, mode: int) -> float:
         sz = n - 1
         if -x < sz:
             return x + sz
-        return x + sz * float(int(-x / sz) + 1)
+        return x + sz * (np.trunc(-x / sz) + 1.0)
     if x > n - 1:
         if mode == CONSTANT:
             return -1.0
@@ -91,18 +93,18 @@ def _map_exact(x: float, n: int, mode: int) -> float:
         if mode == MIRROR:
             sz2 = 2 * n - 2
             if x >= sz2:
-                x -= sz2 * float(int(x / sz2))
+                x -= sz2 * np.trunc(x / sz2)
             return sz2 - x if x >= n else x
         if mode == REFLECT:
             sz2 = 2 * n
             if x >= sz2:
-                x -= sz2 * float(int(x / sz2))
+                x -= sz2 * np.trunc(x / sz2)
             return sz2 - x - 1.0 if x >= n else x
         sz = n - 1
         # Here x > sz; below 2 * sz the rounded quotient is in [1, 2).
         if x < 2 * sz:
             return x - sz
-        return x - sz * float(int(x / sz))
+        return x - sz * np.trunc(x / sz)
     return x
 
 
@@ -159,40 +161,67 @@ def _tap(i: int, n: int, mode: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def _coord(base, j, m):
+    """The sample coordinate of output column ``j`` on a row: ``base + j*m``.
+
+    ``base`` is the row's ``offset + r*m_row``, so the sum runs in scipy's order
+    (offset, row term, column term) and every path of the kernel (and the lanes
+    of ``lanes.py``) computes the same double for the same pixel.
+    """
+    return base + float(j) * m
+
+
+@njit(cache=True, nogil=True)
 def _axis_span(a, b, inv_b, lim, lo, hi):
-    """Narrow ``[lo, hi)`` to the j with ``0 <= a + b*j <= lim`` (float estimate)."""
+    """Narrow ``[lo, hi)`` towards the j with ``0 <= a + b*j <= lim`` (float estimate).
+
+    Only an estimate: the caller settles both ends exactly. Comparisons that a
+    NaN or infinite estimate makes false leave the bound as it was, so a
+    degenerate matrix (a reciprocal that overflowed, say) costs time, never
+    correctness.
+    """
     if b > 0.0:
-        return max(lo, -a * inv_b), min(hi, (lim - a) * inv_b + 1.0)
-    if b < 0.0:
-        return max(lo, (lim - a) * inv_b), min(hi, -a * inv_b + 1.0)
-    if a < 0.0 or a > lim:
-        return lo, -1.0
+        l = -a * inv_b
+        u = (lim - a) * inv_b + 1.0
+    elif b < 0.0:
+        l = (lim - a) * inv_b
+        u = -a * inv_b + 1.0
+    else:
+        if a >= 0.0 and a <= lim:
+            return lo, hi
+        return lo, lo
+    if l > lo:
+        lo = l
+    if u < hi:
+        hi = u
     return lo, hi
 
 
 @njit(cache=True, nogil=True)
-def _inside_span(r, m0, m1, m2, m3, m4, m5, inv1, inv4, ow, ylim, xlim, strict):
-    """The output columns ``[j0, j1)`` of row ``r`` whose samples need no mode logic.
+def _inside_span(ybase, m1, xbase, m4, inv1, inv4, ow, ylim, xlim, strict):
+    """The output columns ``[j0, j1)`` of a row whose samples need no mode logic.
 
     A sample is inside when ``0 <= y`` and ``y < ylim`` (``<=`` unless ``strict``),
-    and the same for ``x``. Both coordinates are affine in ``j`` and their float
-    evaluation is monotone in ``j``, so the inside columns form one interval:
-    estimate it with the reciprocals ``inv1 = 1/m1``, ``inv4 = 1/m4``, then settle
-    each end with the exact per-pixel test. A short estimate only sends pixels to
-    the exact border path, so it costs time, never correctness.
+    and the same for ``x``, with the coordinates as ``_coord`` computes them.
+    Rounded, ``_coord(base, j, m)`` is still monotone in ``j`` (a product and a
+    sum by a constant, each correctly rounded), so the inside columns form one
+    interval, and every column between two inside ends is inside: estimate the
+    interval with the reciprocals ``inv1 = 1/m1``, ``inv4 = 1/m4``, then settle
+    each end with the exact per-pixel test. A short estimate only sends pixels
+    to the exact border path, so it costs time, never correctness.
     """
-    ry = r * m0
-    rx = r * m3
-    lo, hi = _axis_span(ry + m2, m1, inv1, ylim, 0.0, float(ow))
-    lo, hi = _axis_span(rx + m5, m4, inv4, xlim, lo, hi)
-    if hi <= lo:
+    lo, hi = _axis_span(ybase, m1, inv1, ylim, 0.0, float(ow))
+    lo, hi = _axis_span(xbase, m4, inv4, xlim, lo, hi)
+    # Here 0 <= lo and hi <= ow, so both convert to int safely.
+    if not hi > lo:
         return 0, 0
     j0 = max(int(lo) - 1, 0)
     j1 = min(int(hi) + 1, ow)
-    while j0 < j1 and not _is_inside(ry + j0 * m1 + m2, rx + j0 * m4 + m5, ylim, xlim, strict):
-        j0 += 1
-    while j1 > j0 and not _is_inside(ry + (j1 - 1) * m1 + m2, rx + (j1 - 1) * m4 + m5, ylim,
+    while j0 < j1 and not _is_inside(_coord(ybase, j0, m1), _coord(xbase, j0, m4), ylim,
                                      xlim, strict):
+        j0 += 1
+    while j1 > j0 and not _is_inside(_coord(ybase, j1 - 1, m1), _coord(xbase, j1 - 1, m4),
+                                     ylim, xlim, strict):
         j1 -= 1
     return j0, j1
 
@@ -205,7 +234,7 @@ def _is_inside(y, x, ylim, xlim, strict):
 
 
 @njit(cache=True, nogil=True)
-def _clear_of_last_pixel(r, m0, m1, m2, m3, m4, m5, j0, j1, h, w):
+def _clear_of_last_pixel(ybase, m1, xbase, m4, j0, j1, h, w):
     """Whether no bilinear pixel in columns ``[j0, j1)`` taps the image's last pixel.
 
     A pixel taps it when its row and column indices are ``h - 2`` and ``w - 2``;
@@ -214,11 +243,23 @@ def _clear_of_last_pixel(r, m0, m1, m2, m3, m4, m5, j0, j1, h, w):
     """
     if j1 <= j0:
         return True
-    ya = r * m0 + j0 * m1 + m2
-    yb = r * m0 + (j1 - 1) * m1 + m2
-    xa = r * m3 + j0 * m4 + m5
-    xb = r * m3 + (j1 - 1) * m4 + m5
+    ya = _coord(ybase, j0, m1)
+    yb = _coord(ybase, j1 - 1, m1)
+    xa = _coord(xbase, j0, m4)
+    xb = _coord(xbase, j1 - 1, m4)
     return max(ya, yb) < h - 2 or max(xa, xb) < w - 2
+
+
+@njit(cache=True, nogil=True)
+def _clamp_mapped(v, n):
+    """A mapped coordinate limited to ``[-1, n]`` (NaN to -1, which reads as cval).
+
+    Within the guaranteed range this changes nothing (mapped coordinates lie in
+    (-1, n)); beyond it (coordinates past 2**52 or overflowed to inf, where the
+    mapping's arithmetic loses every digit) it keeps the later float-to-int
+    conversions defined, and ``_tap`` then keeps every tap inside the image.
+    """
+    return select(v >= -1.0, select(v <= float(n), v, float(n)), -1.0)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -240,8 +281,9 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
     decrement (atomic, through a call) per row, which was 10-15% of a CIFAR-sized
     warp. Helpers take scalars only; the four-lane loads are intrinsics.
 
-    Coordinates use the same operations in the same order as scipy (column ``j``
-    is float(j)), so they are bit-identical; inside, truncation is floor.
+    Coordinates use the same operations in the same order as scipy (the offset,
+    then the row term, then the column term; column ``j`` is float(j)), so they
+    are bit-identical; inside, truncation is floor.
     """
     cvalf = np.float32(cval)
     lut = np.arange(256).astype(np.float32)
@@ -300,20 +342,20 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
         bright = np.float32(brights[n])
         for r in range(oh):
             bbase = r * rowlen if shift_on else 0
-            ry = r * m0
-            rx = r * m3
-            j0, j1 = _inside_span(r, m0, m1, m2, m3, m4, m5, inv1, inv4, ow, ylim, xlim,
-                                  order == 1)
+            # The row's bases: sample (y, x) of column j is (ry + j*m1, rx + j*m4).
+            ry = m2 + float(r) * m0
+            rx = m5 + float(r) * m3
+            j0, j1 = _inside_span(ry, m1, rx, m4, inv1, inv4, ow, ylim, xlim, order == 1)
             for seg in range(3):
                 if seg == 1 and order == 1:
                     # Two passes: coordinates, offsets and weights, then the gather
                     # and blend (four lanes, or the channel loop unrolled for a
                     # literal ``c``).
-                    fit = lanes and (spill_safe or _clear_of_last_pixel(r, m0, m1, m2, m3, m4, m5,
-                                                                   j0, j1, h, w))
+                    fit = lanes and (spill_safe or _clear_of_last_pixel(ry, m1, rx, m4, j0, j1,
+                                                                        h, w))
                     for k in range(0, j1 - j0, 4):
-                        coords4(ry, rx, float(j0 + k), m1, m2, m4, m5, wc32, c32, offs, ws00,
-                                ws01, ws10, ws11, np.uint64(k))
+                        coords4(ry, rx, float(j0 + k), m1, m4, wc32, c32, offs, ws00, ws01, ws10,
+                                ws11, np.uint64(k))
                     # Unsigned indices need no negative-index check. Two loops, so
                     # that the four-lane one carries no per-pixel test.
                     if fit:
@@ -342,12 +384,16 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                     continue
                 if seg == 1:
                     # Nearest, all inside: round half up, as scipy.
-                    x0 = rx + j0 * m4 + m5
-                    if m1 == 0.0 and (m4 == 1.0 or m4 == -1.0) and x0 == np.floor(x0):
+                    if m1 == 0.0 and (m4 == 1.0 or m4 == -1.0) and rx == np.floor(rx):
                         # A flip or a whole-pixel shift along the row: the span is
                         # one run of a source row, forwards or backwards. Copy it as
                         # such: a contiguous conversion vectorises, a gather does not.
-                        p = np.uint64(sbase + (int(ry + m2 + 0.5) * w + int(x0)) * c)
+                        # The run is exactly the per-pixel samples because every
+                        # sum is exact: the base is a whole number and the span's
+                        # ends lie inside the image, so |rx +- j| < 2**53 between
+                        # them. (A base that is not whole, or a sum rounded on the
+                        # way, would make the run start or end a pixel off.)
+                        p = np.uint64(sbase + (int(ry + 0.5) * w + int(_coord(rx, j0, m4))) * c)
                         o = np.uint64(bbase + j0 * c)
                         if m4 == 1.0:
                             for i in range((j1 - j0) * c):
@@ -360,8 +406,7 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                                     buf[d + np.uint64(ch)] = np.float32(src[q + np.uint64(ch)])
                         continue
                     for k in range(0, j1 - j0, 4):
-                        offsets4(ry, rx, float(j0 + k), m1, m2, m4, m5, wc32, c32, offs,
-                                 np.uint64(k))
+                        offsets4(ry, rx, float(j0 + k), m1, m4, wc32, c32, offs, np.uint64(k))
                     if lanes and spill_safe:
                         # No per-pixel test in the common case (as for bilinear).
                         for k in range(j1 - j0):
@@ -386,8 +431,7 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                 while j < jend:
                     cnt = min(4, jend - j)
                     if vborder and order == 0 and border4_nearest(
-                            ry, rx, float(j), m1, m2, m4, m5, h, w, mode, sbase, wc64, c64, cnt,
-                            bt00):
+                            ry, rx, float(j), m1, m4, h, w, mode, sbase, wc64, c64, cnt, bt00):
                         for t in range(cnt):
                             p = np.uint64(bt00[np.uint64(t)])
                             o = np.uint64(bbase + (j + t) * c)
@@ -399,7 +443,7 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                         j += cnt
                         continue
                     if vborder and order == 1 and border4(
-                            ry, rx, float(j), m1, m2, m4, m5, h, w, mode, sbase, wc64, c64, cnt,
+                            ry, rx, float(j), m1, m4, h, w, mode, sbase, wc64, c64, cnt,
                             bt00, bt01, bt10, bt11, ws00, ws01, ws10, ws11):
                         for t in range(cnt):
                             ut = np.uint64(t)
@@ -421,15 +465,16 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                         j += cnt
                         continue
                     o = np.uint64(bbase + j * c)
-                    yv = ry + j * m1 + m2
-                    xv = rx + j * m4 + m5
+                    yv = _coord(ry, j, m1)
+                    xv = _coord(rx, j, m4)
                     if mode == CONSTANT:
                         # Written out: a call per pixel doubled this mode's border.
-                        cy = select((yv < 0.0) | (yv > ylim), -1.0, yv)
-                        cx = select((xv < 0.0) | (xv > xlim), -1.0, xv)
+                        # NaN compares false both ways: outside, too.
+                        cy = select((yv >= 0.0) & (yv <= ylim), yv, -1.0)
+                        cx = select((xv >= 0.0) & (xv <= xlim), xv, -1.0)
                     else:
-                        cy = _map_coordinate(yv, h, mode)
-                        cx = _map_coordinate(xv, w, mode)
+                        cy = _clamp_mapped(_map_coordinate(yv, h, mode), h)
+                        cx = _clamp_mapped(_map_coordinate(xv, w, mode), w)
                     if cy <= -1.0 or cx <= -1.0:
                         for ch in range(c):
                             buf[o + np.uint64(ch)] = cvalf
