@@ -3,13 +3,19 @@
 Numba kernels warp whole uint8 batches in one fused pass; ZCA whitening is fitted
 with bounded memory and applied as one GEMM per batch; ``fastaug.keras`` is a
 drop-in replacement for Keras's ``ImageDataGenerator``.
+
+``import fastaug`` loads the native core only. The Keras drop-in is imported on
+first use: ``from fastaug.keras import ImageDataGenerator``, or
+``fastaug.ImageDataGenerator`` (resolved lazily, PEP 562).
 """
 
 from __future__ import annotations
 
-from fastaug.augment import AffineParams, RandomAffine
-from fastaug.keras import ImageDataGenerator
-from fastaug.params import affine_matrices
+import importlib
+from typing import Any
+
+from fastaug.augment import RandomAffine
+from fastaug.params import AffineParams, affine_matrices
 from fastaug.stream import Stream, batches, make_batch
 from fastaug.warp import warp_affine
 from fastaug.whitening import ZCA
@@ -28,3 +34,20 @@ __all__ = [
     "warp_affine",
     "__version__",
 ]
+
+# Names served on first access, with the module that defines them.
+_LAZY = {"ImageDataGenerator": "fastaug.keras", "keras": "fastaug.keras"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fastaug' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = mod if name == "keras" else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

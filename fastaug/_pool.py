@@ -1,23 +1,40 @@
-"""The shared worker pool that splits one batch over threads.
+"""The package's thread pools: one batch split over threads, work handed out dynamically.
 
 The kernels are serial ``@njit(nogil=True)`` functions, and parallelism comes from
 here rather than Numba's ``parallel=True``: the default pip threading layer
 (workqueue) aborts the process when parallel code is entered from two Python
 threads at once, and a library must not change Numba's global threading layer.
-Tasks submitted here are leaves (they never submit again), so callers from any
-number of threads, including other pools' workers, cannot deadlock it.
+
+:func:`run_chunks` cuts ``range(n)`` into small chunks that the threads take from
+a shared counter, so a slow chunk (a busy core, an image with more border
+pixels, a file that decodes slowly) does not hold the whole batch back, as
+static ``n / threads`` slices did. The calling thread works too, and with one
+thread there is no pool round-trip at all. Two pools: ``"kernel"`` for pixel
+work and ``"io"`` for file decoding, so a thread blocked on a slow disk never
+holds a slot the warp needs. Tasks submitted here are leaves (they never submit
+again), so callers from any number of threads, including other pools' workers,
+cannot deadlock them.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from fastaug._validate import check_int
+
+__all__ = ["cpu_count", "resolve_threads", "run_chunks", "run_each"]
+
+# Chunks per thread: enough for the fast threads to take over a slow one's
+# share, few enough that the per-call overhead (tens of microseconds for a
+# kernel call with its buffers) stays small next to the work.
+_CHUNKS_PER_THREAD = 4
+
 _lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-_pool_pid: int | None = None
+_pools: dict[str, tuple[ThreadPoolExecutor, int]] = {}
 
 
 def cpu_count() -> int:
@@ -32,55 +49,95 @@ def resolve_threads(num_threads: int | None, name: str = "num_threads") -> int:
     """Validate a ``num_threads`` argument; ``None`` means all usable cores."""
     if num_threads is None:
         return cpu_count()
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) and not hasattr(
-        num_threads, "__index__"
-    ):
-        raise TypeError(f"{name} must be a positive int or None, got {num_threads!r}")
-    n = int(num_threads)
-    if n < 1:
-        raise ValueError(f"{name} must be >= 1 or None, got {num_threads!r}")
-    return n
+    return check_int(name, num_threads, low=1)
 
 
-def _get_pool() -> ThreadPoolExecutor:
-    global _pool, _pool_pid
+def _get_pool(kind: str) -> ThreadPoolExecutor:
     pid = os.getpid()
     with _lock:
+        entry = _pools.get(kind)
         # A pool inherited through fork has no threads behind it: make a new one.
-        if _pool is None or _pool_pid != pid:
-            _pool = ThreadPoolExecutor(
-                max_workers=max(cpu_count(), 2) * 2, thread_name_prefix="fastaug-kernel"
-            )
-            _pool_pid = pid
-        return _pool
+        if entry is None or entry[1] != pid:
+            pool = ThreadPoolExecutor(max_workers=max(cpu_count(), 2) * 2,
+                                      thread_name_prefix=f"fastaug-{kind}")
+            _pools[kind] = entry = (pool, pid)
+        return entry[0]
 
 
-def run_split(func: Callable[[int, int], None], n: int, num_threads: int) -> None:
-    """Call ``func(start, stop)`` over contiguous chunks of ``range(n)``.
+def run_chunks(func: Callable[[int, int], None], n: int, num_threads: int, *,
+               chunk: int | None = None, pool: str = "kernel") -> None:
+    """Call ``func(start, stop)`` over chunks of ``range(n)`` on ``num_threads`` threads.
 
-    The calling thread runs the first chunk itself, so one thread means no pool
-    round-trip at all; exceptions from any chunk propagate to the caller after
-    every chunk has finished (no work is left running on the caller's buffers).
+    Chunks (``chunk`` items each; by default about four per thread) are handed
+    out in increasing order from a shared counter. Every started chunk has
+    finished when this returns or raises, so nothing keeps writing into the
+    caller's buffers afterwards; after a failure no new chunk is started, and
+    the error of the lowest failing chunk is raised.
+
+    Examples
+    --------
+    >>> from fastaug._pool import run_chunks
+    >>> seen = []
+    >>> run_chunks(lambda a, b: seen.extend(range(a, b)), 10, num_threads=2)
+    >>> sorted(seen) == list(range(10))
+    True
     """
-    k = max(1, min(num_threads, n))
-    if k == 1:
+    if n <= 0:
+        return
+    threads = max(1, min(num_threads, n))
+    if chunk is None:
+        chunk = -(-n // (threads * _CHUNKS_PER_THREAD))
+    chunk = max(1, chunk)
+    nchunks = -(-n // chunk)
+    if threads == 1 or nchunks == 1:
         func(0, n)
         return
-    bounds = [(i * n) // k for i in range(k + 1)]
-    pool = _get_pool()
-    futures: list[Future[None]] = [
-        pool.submit(func, bounds[i], bounds[i + 1]) for i in range(1, k)
-    ]
-    first_error: BaseException | None = None
+    threads = min(threads, nchunks)
+    counter = itertools.count()  # next() on it is atomic under the GIL
+    errors: dict[int, BaseException] = {}
+    stop = threading.Event()
+
+    def worker() -> None:
+        while not stop.is_set():
+            k = next(counter)
+            if k >= nchunks:
+                return
+            try:
+                func(k * chunk, min(n, (k + 1) * chunk))
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
+                errors[k] = exc
+                stop.set()
+                return
+
+    executor = _get_pool(pool)
+    futures: list[Future[None]] = [executor.submit(worker) for _ in range(threads - 1)]
     try:
-        func(bounds[0], bounds[1])
-    except BaseException as exc:  # noqa: BLE001 - re-raised below
-        first_error = exc
-    for f in futures:
-        try:
+        worker()
+    finally:
+        # Even on KeyboardInterrupt: no chunk may still be writing after we leave.
+        stop.set()
+        for f in futures:
             f.result()
-        except BaseException as exc:  # noqa: BLE001
-            if first_error is None:
-                first_error = exc
-    if first_error is not None:
-        raise first_error
+    if errors:
+        raise errors[min(errors)]
+
+
+def run_each(fn: Callable[[int], None], n: int, num_threads: int, *,
+             pool: str = "io") -> None:
+    """Call ``fn(i)`` for every ``i`` in ``range(n)``, one item at a time per thread.
+
+    The error of the lowest failing index is raised (see :func:`run_chunks`).
+
+    Examples
+    --------
+    >>> from fastaug._pool import run_each
+    >>> out = [0] * 5
+    >>> run_each(lambda i: out.__setitem__(i, i * i), 5, num_threads=2)
+    >>> out
+    [0, 1, 4, 9, 16]
+    """
+    def chunk(a: int, b: int) -> None:
+        for i in range(a, b):
+            fn(i)
+
+    run_chunks(chunk, n, num_threads, chunk=1, pool=pool)

@@ -40,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from fastaug._validate import check_int
+
 # TorchIterableDataset is provided by the module __getattr__ (built when torch is).
 __all__ = ["TorchIterableDataset", "to_jax", "to_keras", "to_tf_dataset", "to_torch",  # noqa: F822
            "worker_batch_indices"]
@@ -68,15 +70,10 @@ def worker_batch_indices(n_batches: int, worker_id: int, num_workers: int) -> ra
     >>> list(worker_batch_indices(7, 1, 3))
     [1, 4]
     """
-    for name, v in (("n_batches", n_batches), ("worker_id", worker_id),
-                    ("num_workers", num_workers)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {v!r}")
-    if num_workers < 1:
-        raise ValueError(f"num_workers must be >= 1, got {num_workers!r}")
-    if not 0 <= worker_id < num_workers:
-        raise ValueError(f"worker_id must be in [0, {num_workers}), got {worker_id!r}")
-    return range(int(worker_id), int(n_batches), int(num_workers))
+    n_batches = check_int("n_batches", n_batches, low=0)
+    num_workers = check_int("num_workers", num_workers, low=1)
+    worker_id = check_int("worker_id", worker_id, low=0, high=num_workers - 1)
+    return range(worker_id, n_batches, num_workers)
 
 
 # -- PyTorch -------------------------------------------------------------------------
@@ -156,8 +153,7 @@ def _make_torch_dataset_class() -> type:
             # Validate everything now, in the parent, not in a worker.
             batches(x, y, augment, batch_size, seed, epoch, shuffle=shuffle,
                     drop_last=drop_last, prefetch=0, workers=workers).close()
-            if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
-                raise ValueError(f"prefetch must be an int >= 0, got {prefetch!r}")
+            check_int("prefetch", prefetch, low=0)
             self.x, self.y, self.augment = x, y, augment
             self.batch_size, self.seed, self.epoch = batch_size, seed, epoch
             self.shuffle, self.drop_last = shuffle, drop_last
@@ -165,9 +161,7 @@ def _make_torch_dataset_class() -> type:
 
         def set_epoch(self, epoch: int) -> None:
             """Use epoch ``epoch``'s plan and keys from the next ``iter()`` on."""
-            if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-                raise ValueError(f"epoch must be an int >= 0, got {epoch!r}")
-            self.epoch = epoch
+            self.epoch = check_int("epoch", epoch, low=0)
 
         def __len__(self) -> int:
             return num_batches(len(self.x), self.batch_size, self.drop_last)
@@ -337,8 +331,7 @@ def to_keras(x: Any, y: Any = None, augment: Any = None, batch_size: int = 32,
     from fastaug.stream import batches
 
     batches(x, y, augment, batch_size, seed, epoch, shuffle=shuffle, prefetch=0).close()
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    workers = check_int("workers", workers, low=1)
     return _keras_dataset_class()(x, y, augment, batch_size, seed, epoch, shuffle,
                                   workers=workers, use_multiprocessing=False,
                                   max_queue_size=max_queue_size)

@@ -3,79 +3,64 @@
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from fastaug import _pool
-from fastaug.params import affine_matrices
+from fastaug._validate import (
+    check_bool,
+    check_choice,
+    check_dtype,
+    check_out,
+    check_pair,
+    check_real,
+)
+from fastaug.params import AffineParams
 from fastaug.warp import (
     DATA_FORMATS,
     FILL_MODES,
-    check_choice,
+    IMAGE_DTYPES,
+    WarpSpec,
     check_images,
-    check_real,
-    warp_nhwc,
+    check_scale,
+    warp_params,
 )
 
-__all__ = ["RandomAffine", "AffineParams"]
+__all__ = ["RandomAffine", "AffineParams", "make_rng"]
 
 _INTERPOLATIONS = {"nearest": 0, "bilinear": 1}
-SeedLike = "None | int | sequence of ints | numpy.random.Generator"
-
-
-@dataclass(frozen=True)
-class AffineParams:
-    """Per-image parameters of one batch (arrays of length N).
-
-    Angles are in degrees and shifts in pixels, in the convention of
-    :func:`fastaug.params.affine_matrices`; ``channel_shift`` and ``brightness`` are
-    None when that augmentation is off.
-    """
-
-    theta: np.ndarray
-    tx: np.ndarray
-    ty: np.ndarray
-    shear: np.ndarray
-    zx: np.ndarray
-    zy: np.ndarray
-    flip_horizontal: np.ndarray
-    flip_vertical: np.ndarray
-    channel_shift: np.ndarray | None
-    brightness: np.ndarray | None
+SeedLike = "None, a non-negative int, a sequence of non-negative ints or a numpy.random.Generator"
 
 
 def _nonneg(name: str, value: Any) -> float:
-    v = check_real(name, value)
-    if v < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return v
+    return check_real(name, value, low=0.0)
 
 
-def _pair(name: str, value: Any, *, positive: bool) -> tuple[float, float]:
-    try:
-        lo, hi = value
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (low, high), got {value!r}") from None
-    lo, hi = check_real(f"{name}[0]", lo), check_real(f"{name}[1]", hi)
-    if lo > hi or (positive and lo <= 0):
-        need = "0 < low <= high" if positive else "low <= high"
-        raise ValueError(f"{name} must satisfy {need}, got {value!r}")
-    return lo, hi
+def make_rng(seed: Any, name: str = "seed") -> np.random.Generator:
+    """A ``numpy.random.Generator`` from a seed, seed sequence or Generator.
 
-
-def make_rng(seed: Any) -> np.random.Generator:
-    """A ``numpy.random.Generator`` from a seed, seed sequence or Generator."""
+    Examples
+    --------
+    >>> from fastaug.augment import make_rng
+    >>> float(make_rng((1, 2, 3)).random()) == float(make_rng([1, 2, 3]).random())
+    True
+    """
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        return np.random.default_rng(seed)
-    if isinstance(seed, (tuple, list)) and all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0 for s in seed
-    ):
-        return np.random.default_rng(list(seed))
-    raise TypeError(f"seed must be {SeedLike}, got {seed!r}")
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
+        parts = [seed]
+    elif isinstance(seed, (tuple, list)) and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, (bool, np.bool_))
+            for s in seed):
+        parts = list(seed)
+    else:
+        raise TypeError(f"{name} must be {SeedLike}, got {seed!r}")
+    if any(s < 0 for s in parts):
+        raise ValueError(f"{name} must be {SeedLike}, got {seed!r}")
+    return np.random.default_rng(parts[0] if isinstance(seed, numbers.Integral) else parts)
 
 
 class RandomAffine:
@@ -173,34 +158,22 @@ class RandomAffine:
                 raise ValueError(f"zoom_range as a float must be in [0, 1), got {zoom_range!r}")
             self.zoom_range = (1.0 - z, 1.0 + z)
         else:
-            self.zoom_range = _pair("zoom_range", zoom_range, positive=True)
-        for name, flag in (("horizontal_flip", horizontal_flip), ("vertical_flip", vertical_flip)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got {flag!r}")
-        self.horizontal_flip = bool(horizontal_flip)
-        self.vertical_flip = bool(vertical_flip)
-        check_choice("fill_mode", fill_mode, FILL_MODES)
-        self.fill_mode = fill_mode
+            self.zoom_range = check_pair("zoom_range", zoom_range, low=0.0, low_open=True)
+        self.horizontal_flip = check_bool("horizontal_flip", horizontal_flip)
+        self.vertical_flip = check_bool("vertical_flip", vertical_flip)
+        self.fill_mode = check_choice("fill_mode", fill_mode, FILL_MODES)
         self.cval = check_real("cval", cval)
-        check_choice("interpolation", interpolation, tuple(_INTERPOLATIONS))
-        self.interpolation = interpolation
+        self.interpolation = check_choice("interpolation", interpolation,
+                                          tuple(_INTERPOLATIONS))
         self.channel_shift_range = _nonneg("channel_shift_range", channel_shift_range)
         self.brightness_range = (
             None if brightness_range is None
-            else _pair("brightness_range", brightness_range, positive=False)
-        )
-        if self.brightness_range is not None and self.brightness_range[0] < 0:
-            raise ValueError(f"brightness_range must be non-negative, got {brightness_range!r}")
+            else check_pair("brightness_range", brightness_range, low=0.0))
         self.value_range = (
-            None if value_range is None else _pair("value_range", value_range, positive=False)
-        )
-        if out_dtype is not None and np.dtype(out_dtype) not in (np.uint8, np.float32):
-            raise TypeError(f"out_dtype must be None, numpy.uint8 or numpy.float32, "
-                            f"got {out_dtype!r}")
-        self.out_dtype = None if out_dtype is None else np.dtype(out_dtype)
-        self.scale = None if scale is None else check_real("scale", scale)
-        check_choice("data_format", data_format, DATA_FORMATS)
-        self.data_format = data_format
+            None if value_range is None else check_pair("value_range", value_range))
+        self.out_dtype = check_dtype("out_dtype", out_dtype, IMAGE_DTYPES)
+        self.scale = None if scale is None else check_scale(scale)
+        self.data_format = check_choice("data_format", data_format, DATA_FORMATS)
         self.num_threads = None if num_threads is None else _pool.resolve_threads(num_threads)
         self.rng = make_rng(seed)
 
@@ -214,7 +187,7 @@ class RandomAffine:
         ``rng`` (a seed or Generator) overrides the object's own generator, so a
         batch can be keyed by, for example, ``(seed, epoch, batch_index)``.
         """
-        g = self.rng if rng is None else make_rng(rng)
+        g = self.rng if rng is None else make_rng(rng, "rng")
 
         def sym(r: float) -> np.ndarray:
             return g.uniform(-r, r, n) if r else np.zeros(n)
@@ -242,37 +215,30 @@ class RandomAffine:
         """The (N, 2, 3) inverse matrices of ``params`` for ``fastaug.warp_affine``."""
         # The native API says what it means: tx moves columns and ty rows. In
         # affine_matrices (Keras's convention) that is tx -> columns as well.
-        return affine_matrices(height, width, params.theta, params.tx, params.ty, params.shear,
-                               params.zx, params.zy, params.flip_horizontal,
-                               params.flip_vertical)
+        return params.matrices(height, width)
 
     def apply(self, images: np.ndarray, params: AffineParams, *,
               out: np.ndarray | None = None) -> np.ndarray:
         """Warp ``images`` with given ``params`` (deterministic; draws nothing)."""
         src = check_images(images, self.data_format)
         n, h, w, c = src.shape
-        if params.theta.shape != (n,):
-            raise ValueError(f"params are for {params.theta.shape[0]} images, "
-                             f"images has {n}")
+        if params.n != n:
+            raise ValueError(f"params are for {params.n} images, images has {n}")
         odt = self.out_dtype or src.dtype
         shape = src.shape if self.data_format == "channels_last" else (n, c, h, w)
-        if out is not None and (not isinstance(out, np.ndarray) or out.shape != shape
-                                or out.dtype != odt or not out.flags.writeable):
-            raise ValueError(f"out must be a writeable array of shape {shape} and dtype "
-                             f"{odt}, got {getattr(out, 'shape', out)!r}")
+        if out is not None:
+            check_out(out, shape, odt)
         direct = (out is not None and self.data_format == "channels_last"
                   and out.flags.c_contiguous and not np.may_share_memory(out, images))
         dst = out if direct else np.empty((n, h, w, c), odt)
-        brights = params.brightness
         lo, hi = self.value_range or (
-            (0.0, 255.0) if src.dtype == np.uint8 or (brights is not None and n and src.max() > 1)
+            (0.0, 255.0) if src.dtype == np.uint8
+            or (params.brightness is not None and n and src.max() > 1)
             else (0.0, 1.0))
-        mats = self.matrices(params, h, w).reshape(n, 6)
-        warp_nhwc(src, dst, mats, order=_INTERPOLATIONS[self.interpolation],
-                  mode=FILL_MODES.index(self.fill_mode), cval=self.cval,
-                  scale=1.0 if self.scale is None else self.scale,
-                  shifts=params.channel_shift, brights=brights, bright_range=(lo, hi),
-                  num_threads=self.num_threads or _pool.cpu_count())
+        spec = WarpSpec(order=_INTERPOLATIONS[self.interpolation], fill_mode=self.fill_mode,
+                        cval=self.cval, num_threads=self.num_threads or _pool.cpu_count())
+        warp_params(src, params, spec, dst=dst,
+                    scale=1.0 if self.scale is None else self.scale, value_range=(lo, hi))
         result = dst if self.data_format == "channels_last" else dst.transpose(0, 3, 1, 2)
         if out is None:
             return np.ascontiguousarray(result)

@@ -22,10 +22,8 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-import threading
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -225,46 +223,14 @@ def _decode(img: Any, color_mode: str, target_size: tuple[int, int] | None,
     return np.asarray(img)
 
 
-_io_lock = threading.Lock()
-_io_pool: ThreadPoolExecutor | None = None
-_io_pool_pid: int | None = None
-
-
-def _get_io_pool() -> ThreadPoolExecutor:
-    """The decode pool (created on first use; a fork gets a fresh one)."""
-    global _io_pool, _io_pool_pid
-    with _io_lock:
-        if _io_pool is None or _io_pool_pid != os.getpid():
-            # Separate from the kernel pool: a thread blocked on a slow disk
-            # must not hold a slot the warp needs.
-            _io_pool = ThreadPoolExecutor(max_workers=max(2, _pool.cpu_count()),
-                                          thread_name_prefix="fastaug-io")
-            _io_pool_pid = os.getpid()
-        return _io_pool
-
-
 def _run_all(fn: Callable[[int], None], n: int, num_threads: int | None) -> None:
     """Run ``fn(i)`` for i in range(n) on the decode pool; first error (by index) raised.
 
     Every task has finished when this returns or raises, so nothing keeps
     writing into the caller's buffers afterwards.
     """
-    threads = _pool.cpu_count() if num_threads is None else num_threads
-    if threads <= 1 or n <= 1:
-        for i in range(n):
-            fn(i)
-        return
-    pool = _get_io_pool()
-    futures: list[Future[None]] = [pool.submit(fn, i) for i in range(n)]
-    first: BaseException | None = None
-    for f in futures:
-        try:
-            f.result()
-        except BaseException as exc:
-            if first is None:
-                first = exc
-    if first is not None:
-        raise first
+    _pool.run_each(fn, n, _pool.cpu_count() if num_threads is None else num_threads,
+                   pool="io")
 
 
 def load_batch(paths: Sequence[str], target_size: tuple[int, int], color_mode: str = "rgb",

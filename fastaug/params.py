@@ -1,10 +1,15 @@
-"""Per-image transform parameters -> inverse affine matrices, vectorised over a batch.
+"""The per-image affine parameter record and its matrices, vectorised over a batch.
+
+:class:`AffineParams` is the one record of a batch's geometric and photometric
+parameters that both the native API (:class:`fastaug.RandomAffine`) and the
+Keras drop-in (``fastaug.keras``) draw into and the warp consumes.
+:func:`affine_matrices` turns its geometric part into inverse matrices.
 
 The convention is Keras's ``apply_affine_transform`` (documented quirks included):
 the matrix is ``R(theta) @ Shift(tx, ty) @ Shear(shear) @ Zoom(zx, zy)`` in Keras's
 "x, y" frame, re-centred on ``(h/2 - 0.5, w/2 - 0.5)``, then rows and columns 0/1
-are swapped into scipy's (row, col) frame. So ``tx`` (Keras draws it from
-``height_shift_range``) moves the image sideways, ``ty`` vertically, ``zx`` scales
+are swapped into scipy's (row, col) frame. So ``tx`` moves the image sideways
+(Keras draws it from ``height_shift_range``), ``ty`` vertically, ``zx`` scales
 columns, positive ``theta`` rotates counter-clockwise, and ``shear`` is in degrees.
 
 Flips are folded into the matrix: flipping the warped output is a substitution of
@@ -14,11 +19,63 @@ numbers are drawn here; this module never touches pixels.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from fastaug._kernels.matrices import keras_matrices
 
-__all__ = ["affine_matrices"]
+__all__ = ["AffineParams", "affine_matrices"]
+
+
+@dataclass(frozen=True)
+class AffineParams:
+    """Per-image parameters of one batch, arrays of length N.
+
+    Angles are in degrees and shifts in pixels, in the convention of
+    :func:`affine_matrices`: ``tx`` moves the image along columns, ``ty`` along
+    rows, zoom factors belong to the inverse map (above 1 shows a smaller image).
+    ``channel_shift`` (added to every channel, then clipped to the warped image's
+    own range) and ``brightness`` (a factor, clipped to the data's value range)
+    are None when that augmentation is off for the whole batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastaug.params import AffineParams
+    >>> p = AffineParams.identity(2)
+    >>> p.n, (p.matrices(4, 4)[0] + 0.0).tolist()  # + 0.0 drops -0.0
+    (2, [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    """
+
+    theta: np.ndarray
+    tx: np.ndarray
+    ty: np.ndarray
+    shear: np.ndarray
+    zx: np.ndarray
+    zy: np.ndarray
+    flip_horizontal: np.ndarray
+    flip_vertical: np.ndarray
+    channel_shift: np.ndarray | None = None
+    brightness: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of images."""
+        return int(self.theta.shape[0])
+
+    @classmethod
+    def identity(cls, n: int) -> AffineParams:
+        """Parameters that leave ``n`` images as they are."""
+        zeros = np.zeros(n)
+        return cls(theta=zeros, tx=zeros, ty=zeros, shear=zeros, zx=np.ones(n),
+                   zy=np.ones(n), flip_horizontal=np.zeros(n, bool),
+                   flip_vertical=np.zeros(n, bool))
+
+    def matrices(self, h: int, w: int) -> np.ndarray:
+        """The (N, 2, 3) inverse matrices for ``h`` x ``w`` images (scipy's frame)."""
+        return affine_matrices(h, w, self.theta, self.tx, self.ty, self.shear, self.zx,
+                               self.zy, self.flip_horizontal, self.flip_vertical)
 
 
 def affine_matrices(

@@ -44,7 +44,6 @@ most ``join_timeout`` seconds so a finalizer never blocks forever.
 from __future__ import annotations
 
 import functools
-import numbers
 import queue
 import threading
 import weakref
@@ -55,6 +54,8 @@ from concurrent.futures import TimeoutError as _FutureTimeout
 from typing import Any
 
 import numpy as np
+
+from fastaug._validate import check_int, check_real, check_seed
 
 __all__ = ["Stream", "batches", "epoch_plan", "make_batch", "num_batches"]
 
@@ -165,14 +166,6 @@ class _State:
             self.pool = None
 
 
-def _check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value!r}")
-    return int(value)
-
-
 class Stream(Iterator[Any]):
     """Run batch-producing tasks ahead of the consumer on a background thread pool.
 
@@ -216,14 +209,12 @@ class Stream(Iterator[Any]):
     def __init__(self, tasks: Iterable[Callable[[], Any]], *, workers: int = 1,
                  depth: int = 2, length: int | None = None,
                  join_timeout: float | None = 10.0) -> None:
-        workers = _check_int("workers", workers, 1)
-        depth = _check_int("depth", depth, 0)
+        workers = check_int("workers", workers, low=1)
+        depth = check_int("depth", depth, low=0)
         if length is not None:
-            length = _check_int("length", length, 0)
-        if join_timeout is not None and not (isinstance(join_timeout, numbers.Real)
-                                             and join_timeout >= 0):
-            raise ValueError(f"join_timeout must be a number >= 0 or None, "
-                             f"got {join_timeout!r}")
+            length = check_int("length", length, low=0)
+        if join_timeout is not None:
+            join_timeout = check_real("join_timeout", join_timeout, low=0.0)
         self._tasks = iter(tasks)
         self._depth = depth
         self._length = length
@@ -312,12 +303,6 @@ class Stream(Iterator[Any]):
 
 
 # -- native streaming API ------------------------------------------------------------
-def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"seed must be a non-negative int, got {seed!r}")
-    return int(seed)
-
-
 @functools.lru_cache(maxsize=8)
 def _cached_plan(n: int, seed: int, epoch: int, shuffle: bool) -> np.ndarray:
     plan = (np.random.default_rng((seed, epoch)).permutation(n) if shuffle
@@ -350,8 +335,8 @@ def epoch_plan(n: int, seed: int, epoch: int, shuffle: bool = True) -> np.ndarra
     >>> epoch_plan(4, 0, 0, shuffle=False).tolist()
     [0, 1, 2, 3]
     """
-    n = _check_int("n", n, 0)
-    return _cached_plan(n, _check_seed(seed), _check_int("epoch", epoch, 0), bool(shuffle))
+    n = check_int("n", n, low=0)
+    return _cached_plan(n, check_seed("seed", seed), check_int("epoch", epoch, low=0), bool(shuffle))
 
 
 def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
@@ -363,8 +348,8 @@ def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
     >>> num_batches(10, 4), num_batches(10, 4, drop_last=True)
     (3, 2)
     """
-    n = _check_int("n", n, 0)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    n = check_int("n", n, low=0)
+    batch_size = check_int("batch_size", batch_size, low=1)
     return n // batch_size if drop_last else -(-n // batch_size)
 
 
@@ -443,10 +428,10 @@ def make_batch(x: Any, y: Any, augment: Callable[..., Any] | None, batch_size: i
     """
     y = _check_xy(x, y)
     n = len(x)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    seed = _check_seed(seed)
-    epoch = _check_int("epoch", epoch, 0)
-    k = _check_int("k", k, 0)
+    batch_size = check_int("batch_size", batch_size, low=1)
+    seed = check_seed("seed", seed)
+    epoch = check_int("epoch", epoch, low=0)
+    k = check_int("k", k, low=0)
     nb = num_batches(n, batch_size)
     if k >= nb:
         raise ValueError(f"k must be < {nb} (batches per epoch), got {k!r}")
@@ -501,16 +486,16 @@ def batches(x: Any, y: Any = None, augment: Callable[..., Any] | None = None,
     if augment is not None and not callable(augment):
         raise TypeError(f"augment must be callable or None, got {augment!r}")
     n = len(x)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    seed = _check_seed(seed)
-    epoch = _check_int("epoch", epoch, 0)
-    prefetch = _check_int("prefetch", prefetch, 0)
-    workers = _check_int("workers", workers, 1)
+    batch_size = check_int("batch_size", batch_size, low=1)
+    seed = check_seed("seed", seed)
+    epoch = check_int("epoch", epoch, low=0)
+    prefetch = check_int("prefetch", prefetch, low=0)
+    workers = check_int("workers", workers, low=1)
     nb = num_batches(n, batch_size, drop_last)
     if indices is None:
         ks = list(range(nb))
     else:
-        ks = [_check_int("indices[i]", k, 0) for k in indices]
+        ks = [check_int("indices[i]", k, low=0) for k in indices]
         bad = [k for k in ks if k >= nb]
         if bad:
             raise ValueError(f"indices must be < {nb} (batches per epoch), got {bad[0]!r}")

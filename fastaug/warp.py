@@ -1,55 +1,56 @@
-"""``warp_affine``: the public face of the fused batch warp kernel."""
+"""``warp_affine`` (public) and ``warp_params`` (the batch engine) over the fused kernel.
+
+:func:`warp_affine` takes matrices; :func:`warp_params` takes an
+:class:`~fastaug.params.AffineParams` record and a :class:`WarpSpec`, and is what
+the native :class:`fastaug.RandomAffine` and the Keras drop-in both call: params
+-> matrices -> one kernel call per batch, channel shift, brightness and the
+cast/rescale fused into its epilogue.
+"""
 
 from __future__ import annotations
 
-import numbers
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from fastaug import _pool
 from fastaug._kernels import warp as _k
+from fastaug._validate import check_choice, check_dtype, check_int, check_out, check_real
+from fastaug.params import AffineParams
 
 FILL_MODES: tuple[str, ...] = ("constant", "nearest", "reflect", "wrap", "mirror")
 DATA_FORMATS: tuple[str, ...] = ("channels_last", "channels_first")
-_IMAGE_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32))
+IMAGE_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32))
 
-__all__ = ["warp_affine", "FILL_MODES", "DATA_FORMATS"]
+__all__ = ["warp_affine", "warp_params", "WarpSpec", "FILL_MODES", "DATA_FORMATS"]
 
-
-def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    """Raise ValueError naming ``name`` unless ``value`` is one of the strings ``allowed``."""
-    if not (isinstance(value, str) and value in allowed):
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+# The kernel keeps offsets within one image in 32 bits (vector lanes).
+_MAX_IMAGE_ELEMENTS = 2**31
 
 
 def check_order(order: Any) -> int:
     """Validate an interpolation order (0 nearest, 1 bilinear)."""
-    if isinstance(order, bool) or not isinstance(order, numbers.Integral):
-        raise TypeError(f"order must be the int 0 (nearest) or 1 (bilinear), got {order!r}")
-    if order not in (0, 1):
-        raise ValueError(f"order must be 0 (nearest) or 1 (bilinear), got {order!r}")
-    return int(order)
+    return check_int("order", order, low=0, high=1)
 
 
-def check_real(name: str, value: Any) -> float:
-    """Validate a finite real scalar and return it as a Python float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a finite real number, got {value!r}")
-    f = float(value)
-    if not np.isfinite(f):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return f
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
-_MAX_IMAGE_ELEMENTS = 2**31
+def check_scale(scale: Any) -> float:
+    """A rescale factor representable in float32.
+
+    The kernel multiplies in float32, where a larger factor would be inf and
+    turn zero-valued pixels into NaN (0 * inf).
+    """
+    return check_real("scale", scale, low=-_F32_MAX, high=_F32_MAX)
 
 
 def check_images(images: Any, data_format: str) -> np.ndarray:
     """Validate a batch and return it as a C-contiguous (N, H, W, C) view or copy."""
     if not isinstance(images, np.ndarray):
         raise TypeError(f"images must be a numpy array, got {type(images).__name__}")
-    if images.dtype not in _IMAGE_DTYPES:
+    if images.dtype not in IMAGE_DTYPES:
         raise TypeError(f"images must have dtype uint8 or float32, got {images.dtype}")
     if images.ndim != 4:
         layout = "(N, H, W, C)" if data_format == "channels_last" else "(N, C, H, W)"
@@ -61,7 +62,6 @@ def check_images(images: Any, data_format: str) -> np.ndarray:
     if min(nhwc.shape[1:]) < 1:
         raise ValueError(f"images must have H, W, C >= 1, got shape {images.shape}")
     if nhwc.shape[1] * nhwc.shape[2] * nhwc.shape[3] >= _MAX_IMAGE_ELEMENTS:
-        # The kernel keeps offsets within one image in 32 bits (vector lanes).
         raise ValueError(f"images must have H * W * C < 2**31 elements per image, "
                          f"got shape {images.shape}")
     return np.ascontiguousarray(nhwc)
@@ -81,6 +81,21 @@ def check_matrices(matrices: Any, n: int) -> np.ndarray:
     if not np.isfinite(m).all():
         raise ValueError("matrices must be finite; got NaN or inf")
     return m
+
+
+@dataclass(frozen=True)
+class WarpSpec:
+    """The sampling options every image of a batch shares.
+
+    ``order`` 0 (nearest) or 1 (bilinear); ``fill_mode`` one of
+    :data:`FILL_MODES`; ``cval`` the fill value for "constant"; ``num_threads``
+    the threads a batch is split over.
+    """
+
+    order: int = 1
+    fill_mode: str = "nearest"
+    cval: float = 0.0
+    num_threads: int = 1
 
 
 def warp_nhwc(
@@ -138,7 +153,41 @@ def warp_nhwc(
                bright_on, lo, hi, mode, float(cval), float(scale), to_uint8)
 
     if n:
-        _pool.run_split(chunk, n, num_threads)
+        _pool.run_chunks(chunk, n, num_threads)
+
+
+def warp_params(
+    src: np.ndarray,
+    params: AffineParams,
+    spec: WarpSpec,
+    *,
+    dst: np.ndarray,
+    scale: float = 1.0,
+    index: np.ndarray | None = None,
+    value_range: tuple[float, float] = (0.0, 255.0),
+) -> np.ndarray:
+    """Warp a validated batch by per-image parameters into ``dst``, in one kernel call.
+
+    ``src`` is C-contiguous (N, H, W, C) uint8/float32 (with ``index``, the whole
+    dataset: output ``i`` is warped from ``src[index[i]]``); ``dst`` is a
+    C-contiguous (N, H, W, C) uint8/float32 buffer. ``scale`` multiplies before
+    the cast; brightness is clipped to ``value_range``. Returns ``dst``.
+    """
+    h, w = src.shape[1:3]
+    n = dst.shape[0]
+    if params.n != n:
+        raise ValueError(f"params must be for {n} images, got params for {params.n}")
+    mats = np.ascontiguousarray(params.matrices(h, w).reshape(n, 6))
+    shifts = params.channel_shift
+    if shifts is not None:
+        shifts = np.ascontiguousarray(shifts, np.float64)
+    brights = params.brightness
+    if brights is not None:
+        brights = np.ascontiguousarray(brights, np.float64)
+    warp_nhwc(src, dst, mats, order=spec.order, mode=FILL_MODES.index(spec.fill_mode),
+              cval=spec.cval, scale=scale, index=index, shifts=shifts, brights=brights,
+              bright_range=value_range, num_threads=spec.num_threads)
+    return dst
 
 
 def warp_affine(
@@ -221,27 +270,12 @@ def warp_affine(
     order = check_order(order)
     check_choice("fill_mode", fill_mode, FILL_MODES)
     cval = check_real("cval", cval)
-    scale = 1.0 if scale is None else check_real("scale", scale)
-    if out_dtype is None:
-        odt = src.dtype
-    else:
-        try:
-            odt = np.dtype(out_dtype)
-        except TypeError:
-            odt = None
-        if odt not in _IMAGE_DTYPES:
-            raise TypeError(f"out_dtype must be None, numpy.uint8 or numpy.float32, "
-                            f"got {out_dtype!r}")
+    scale = 1.0 if scale is None else check_scale(scale)
+    odt = check_dtype("out_dtype", out_dtype, IMAGE_DTYPES) or src.dtype
     nthreads = _pool.resolve_threads(num_threads)
     shape = (n, h, w, c) if data_format == "channels_last" else (n, c, h, w)
     if out is not None:
-        if not isinstance(out, np.ndarray):
-            raise TypeError(f"out must be a numpy array or None, got {type(out).__name__}")
-        if out.shape != shape or out.dtype != odt:
-            raise ValueError(f"out must have shape {shape} and dtype {odt}, "
-                             f"got shape {out.shape} and dtype {out.dtype}")
-        if not out.flags.writeable:
-            raise ValueError("out must be writeable")
+        check_out(out, shape, odt)
     # Write straight into the caller's buffer when its layout allows and it does
     # not overlap the input; otherwise warp into a fresh array and copy.
     direct = (

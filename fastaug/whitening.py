@@ -496,7 +496,20 @@ class ZCA:
                         "max_matrix_bytes"
                     )
                 ctx.gram(parts, n)
+        self._adopt(ctx.result)
         return self
+
+    # Every attribute a fit sets; a new fit replaces all of them at once.
+    _FIT_ATTRS = ("n_samples_", "image_shape_", "channel_mean_", "channel_std_",
+                  "_fit_rescale", "_fit_format", "_stats_fitted", "_whiten_fitted",
+                  "singular_values_", "scales_", "components_", "n_components_",
+                  "fit_method_", "_W32", "_U32", "_k32", "_apply_dense")
+
+    def _adopt(self, result: dict[str, Any]) -> None:
+        for name in self._FIT_ATTRS:
+            self.__dict__.pop(name, None)
+        self.__dict__.update(result)
+        self._cache64 = {}
 
     # --------------------------------------------------------------- transform
     def transform(
@@ -652,16 +665,67 @@ class ZCA:
             result = buf
         else:
             res2d = np.empty((B, d), dt) if out_b is None else out_b.reshape(B, d)
-            flat_in = buf.reshape(B, d)
-            if self._apply_dense:
-                np.matmul(flat_in, self._apply_factor("W", dt), out=res2d)
-            else:
-                u = self._apply_factor("U", dt)
-                t = flat_in @ u
-                t *= self._apply_factor("k", dt)
-                np.matmul(t, u.T, out=res2d)
+            self._whiten_rows(buf.reshape(B, d), res2d)
             result = res2d.reshape(xb.shape)
         return result[0] if single else result
+
+    def _whiten_rows(self, flat_in: np.ndarray, out: np.ndarray) -> None:
+        """``out = flat_in @ W`` (rows are samples), through the factors when low-rank."""
+        dt = out.dtype
+        if self._apply_dense:
+            np.matmul(flat_in, self._apply_factor("W", dt), out=out)
+        else:
+            u = self._apply_factor("U", dt)
+            t = flat_in @ u
+            t *= self._apply_factor("k", dt)
+            np.matmul(t, u.T, out=out)
+
+    def apply_whitening(self, x: Any, *, dtype: Any = np.float32) -> np.ndarray:
+        """Apply only the whitening, ``flat @ W``, to data already centred and scaled.
+
+        What Keras's ``standardize`` does last, when the centring and std steps
+        come from elsewhere (the Keras drop-in keeps them on the generator,
+        where users may reassign them). One GEMM for the batch; ``x`` is never
+        modified.
+
+        Parameters
+        ----------
+        x : array_like
+            A batch of rank 4 or one image of rank 3, with ``image_shape_`` samples.
+        dtype : {np.float32, np.float64}, default np.float32
+
+        Returns
+        -------
+        ndarray
+            Same shape as ``x``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastaug.whitening import ZCA
+        >>> x = np.random.default_rng(0).random((100, 4, 4, 1), dtype=np.float32)
+        >>> zca = ZCA().fit(x)
+        >>> centred = x - zca.mean_
+        >>> bool(np.allclose(zca.apply_whitening(centred), zca.transform(x), atol=1e-5))
+        True
+        """
+        if not self._whiten_fitted:
+            raise RuntimeError("ZCA.apply_whitening() needs a fitted whitening: call ZCA.fit(x) "
+                               "with whiten=True first")
+        dt = np.dtype(dtype)
+        if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise TypeError(f"dtype must be float32 or float64; got {dt}")
+        x = np.asarray(x)
+        _check_real_dtype(x, "x")
+        xb = x[None] if x.ndim == 3 else x
+        if xb.ndim != 4 or tuple(xb.shape[1:]) != self.image_shape_:
+            raise ValueError(f"x must have samples of shape {self.image_shape_} (the "
+                             f"fitted shape), got shape {x.shape}")
+        d = math.prod(self.image_shape_)
+        flat = np.ascontiguousarray(xb.reshape(xb.shape[0], d), dtype=dt)
+        out = np.empty_like(flat)
+        self._whiten_rows(flat, out)
+        return out.reshape(x.shape)
 
     def _vec(self, which: str, dt: np.dtype, flat: bool) -> np.ndarray:
         key = (which, dt.char, flat)
@@ -700,11 +764,16 @@ class ZCA:
 
 
 class _FitContext:
-    """The passes of one fit; writes the fitted attributes on the estimator."""
+    """The passes of one fit over the data; collects the fitted attributes in ``result``.
+
+    ``est`` is read for its parameters only; :meth:`ZCA.fit` adopts ``result``
+    once every pass has succeeded, so a failed fit leaves the estimator as it was.
+    """
 
     def __init__(self, est: ZCA, image_shape: tuple[int, ...], d: int, channels: int,
                  channels_last: bool) -> None:
         self.est = est
+        self.result: dict[str, Any] = {}
         self.image_shape = image_shape
         self.d = d
         self.channels = channels
@@ -737,23 +806,16 @@ class _FitContext:
         self.mean_raw = mom.shift + mean_y
         std_raw = np.sqrt(np.maximum(var, 0.0))
         r = est.rescale if est.rescale else 1.0
-        est.n_samples_ = mom.n
-        est.image_shape_ = self.image_shape
-        est.channel_mean_ = self.mean_raw * r
-        est.channel_std_ = std_raw * abs(r)
-        est._fit_rescale = est.rescale if est.rescale else None
-        est._fit_format = est.data_format
-        est._cache64 = {}
-        est._stats_fitted = True
-        est._whiten_fitted = False
-        for name in ("singular_values_", "scales_", "components_", "n_components_",
-                     "fit_method_", "_W32", "_U32", "_k32", "_apply_dense"):
-            est.__dict__.pop(name, None)
+        channel_std = std_raw * abs(r)
+        self.result.update(
+            n_samples_=mom.n, image_shape_=self.image_shape, channel_mean_=self.mean_raw * r,
+            channel_std_=channel_std, _fit_rescale=est.rescale if est.rescale else None,
+            _fit_format=est.data_format, _stats_fitted=True, _whiten_fitted=False)
         # What ZCA sees, in raw units: (x - a) * g, Keras's fit order.
         self.a_flat = mom.broadcast(self.mean_raw) if est.center else np.zeros(self.d)
         g = np.full(self.channels, float(r))
         if est.std_normalization:
-            g = g / (est.channel_std_ + STD_EPSILON)
+            g = g / (channel_std + STD_EPSILON)
         self.g_flat = mom.broadcast(g)
         self.g_is_one = bool(np.all(g == 1.0))
 
@@ -884,24 +946,21 @@ class _FitContext:
         if components_dtype is None:
             components_dtype = np.float64 if d * r * 8 <= 256 * _MiB else np.float32
         dense = 2 * r >= d
+        res = self.result
         if dense:
             # W = (U * k) @ U.T, Keras's float64 matrix; k > 0, so as
             # B @ B.T with B = U * sqrt(k), which numpy runs as syrk (half the
             # flops of a general GEMM).
             B = U * np.sqrt(k)
-            est._W32 = (B @ B.T).astype(np.float32)
+            res["_W32"] = (B @ B.T).astype(np.float32)
             del B
-        est.components_ = np.ascontiguousarray(U, dtype=components_dtype)
-        est.singular_values_ = s
-        est.scales_ = k
-        est.n_components_ = r
-        est.fit_method_ = method
-        est._apply_dense = dense
+        components = np.ascontiguousarray(U, dtype=components_dtype)
+        res.update(components_=components, singular_values_=s, scales_=k, n_components_=r,
+                   fit_method_=method, _apply_dense=dense, _whiten_fitted=True)
         if not dense:
-            est._U32 = (est.components_ if est.components_.dtype == np.float32
-                        else est.components_.astype(np.float32))
-            est._k32 = k.astype(np.float32)
-        est._whiten_fitted = True
+            res["_U32"] = (components if components.dtype == np.float32
+                           else components.astype(np.float32))
+            res["_k32"] = k.astype(np.float32)
 
 
 def _as_parts(x: Any) -> tuple[Any, bool]:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fastaug import _augment_cli
+from fastaug.cli import _augment as _augment_cli
 from fastaug.cli import main
 
 

@@ -441,7 +441,7 @@ def test_dataframe_keep_aspect_ratio_is_honoured(tree):
 
 
 def test_fastaug_does_not_import_pandas():
-    code = ("import sys, fastaug, fastaug.keras, fastaug.io, fastaug._augment_cli; "
+    code = ("import sys, fastaug, fastaug.keras, fastaug.io, fastaug.cli._augment; "
             "assert 'pandas' not in sys.modules, 'pandas imported'")
     env = dict(os.environ, FASTAUG_NO_KERAS_BASE="1")
     subprocess.run([sys.executable, "-c", code], check=True, env=env)

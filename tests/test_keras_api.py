@@ -15,13 +15,32 @@ NAMES = ["ImageDataGenerator", "Iterator", "NumpyArrayIterator", "DirectoryItera
          "apply_brightness_shift", "random_rotation", "random_shift", "random_shear",
          "random_zoom", "random_channel_shift", "random_brightness", "flip_axis",
          "transform_matrix_offset_center", "array_to_img", "img_to_array", "load_img",
-         "save_img"]
+         "save_img", "validate_filename", "BatchFromFilesMixin"]
 
 
 def test_public_names():
     for name in NAMES:
         assert hasattr(fk, name), name
     assert sorted(fk.__all__) == sorted(NAMES)
+
+
+def test_every_public_name_of_keras_legacy_module_is_there():
+    # Keras's module also re-exports its imports (modules, keras_export) and
+    # PyDataset, which fastaug cannot provide without importing Keras.
+    theirs = {n for n in dir(kimage) if not n.startswith("_")
+              and not isinstance(getattr(kimage, n), type(io))}
+    theirs -= {"keras_export", "PyDataset", "scipy"}  # scipy: a lazy-module proxy
+    assert theirs <= set(fk.__all__), sorted(theirs - set(fk.__all__))
+
+
+@pytest.mark.parametrize("name,formats", [("a.PNG", ("png",)), ("a.xpng", ("png",)),
+                                          ("a.jpg", ("png", "bmp")), ("missing.png", ("png",))])
+def test_validate_filename_equals_keras(tmp_path, name, formats):
+    path = tmp_path / name
+    if not name.startswith("missing"):
+        path.write_bytes(b"")
+    assert fk.validate_filename(str(path), formats) == kimage.validate_filename(str(path),
+                                                                               formats)
 
 
 def test_top_level_export():

@@ -10,8 +10,9 @@ import pytest
 
 kimage = pytest.importorskip("keras.src.legacy.preprocessing.image")
 
-from fastaug import _keras_random  # noqa: E402
 from fastaug.keras import ImageDataGenerator  # noqa: E402
+from fastaug.keras import _random as _keras_random  # noqa: E402
+from fastaug.keras._spec import spec_of  # noqa: E402
 
 CONFIGS = [
     dict(rotation_range=20, zoom_range=0.2, width_shift_range=0.1, height_shift_range=0.1,
@@ -39,7 +40,8 @@ def test_batch_draws_equal_keras_stream(cfg, data_format, shape):
     kg = kimage.ImageDataGenerator(data_format=data_format, **cfg)
     fg = ImageDataGenerator(data_format=data_format, **cfg)
     expected = _keras_stream(kg, 50, shape, seed=123)
-    got = fg._draw_params(50, shape, np.random.RandomState(123)).as_dicts()
+    got = _keras_random.params_to_dicts(
+        _keras_random.draw_batch(spec_of(fg), 50, shape, np.random.RandomState(123)))
     for e, g in zip(expected, got):
         for key, ev in e.items():
             gv = g[key]
@@ -73,7 +75,7 @@ def test_draws_never_touch_global_rng():
     fg = ImageDataGenerator(rotation_range=10, width_shift_range=[1, 2])
     fg.get_random_transform((8, 8, 3))
     fg.get_random_transform((8, 8, 3), seed=5)
-    fg._draw_params(10, (8, 8, 3), np.random.RandomState(0))
+    _keras_random.draw_batch(spec_of(fg), 10, (8, 8, 3), np.random.RandomState(0))
     fg.random_transform(np.zeros((8, 8, 3), np.float32))
     it = fg.flow(np.zeros((10, 8, 8, 3), np.uint8), batch_size=4, seed=1)
     it[0]

@@ -253,15 +253,15 @@ def test_directory_iterator_prefetch_equals_pydataset_path(tmp_path):
 def test_iterator_prefetch_worker_exception():
     it = _keras_iterator()
     calls = []
-    original = it._make_batch
+    original = it._render
 
-    def flaky(index_array, plan):
+    def flaky(index_array, params):
         calls.append(1)
         if len(calls) == 3:
             raise _Boom("kernel failed")
-        return original(index_array, plan)
+        return original(index_array, params)
 
-    it._make_batch = flaky
+    it._render = flaky
     got = []
     with pytest.raises(_Boom):
         for b in it.prefetch(workers=1, depth=3):
@@ -339,7 +339,7 @@ def test_batches_memmap_drop_last_and_indices(tmp_path):
 @pytest.mark.parametrize("call,exc,word", [
     (lambda x, y: batches(x, y[:-1]), ValueError, "y"),
     (lambda x, y: batches(x, y, batch_size=0), ValueError, "batch_size"),
-    (lambda x, y: batches(x, y, seed=-1), TypeError, "seed"),
+    (lambda x, y: batches(x, y, seed=-1), ValueError, "seed"),
     (lambda x, y: batches(x, y, seed=1.5), TypeError, "seed"),
     (lambda x, y: batches(x, y, epoch=-1), ValueError, "epoch"),
     (lambda x, y: batches(x, y, prefetch=-1), ValueError, "prefetch"),

@@ -1,4 +1,4 @@
-"""Index plans and batching: the ``Iterator`` / ``NumpyArrayIterator`` logic.
+"""Keras's ``Iterator`` and ``NumpyArrayIterator``: index order, seeding, batches.
 
 The iterators reproduce Keras's (``keras.src.legacy.preprocessing.image``)
 bookkeeping exactly (``total_batches_seen``, ``batch_index``, when the epoch
@@ -10,16 +10,19 @@ Without a seed the state starts from fresh OS entropy.
 
 The random part of a batch (reseed, permutation, parameter draws) happens under
 the iterator's lock and costs microseconds; the pixel work happens outside it,
-so several threads may produce batches at once.
+so several threads may produce batches at once. A batch goes: ``_draw`` (the
+generator's configuration snapshot, ``_spec.spec_of``, and Keras's draws,
+``_random.draw_batch``) -> ``_render`` (``_engine.augment_batch`` -> the core's
+``warp_params`` -> the kernel); the generator's methods are never called.
 
-When Keras is importable, instances are also ``keras.utils.PyDataset`` (Keras 3)
-so ``model.fit(iterator)`` accepts them. Keras is imported on the first iterator
-construction, never at ``import fastaug``.
+When the program has imported Keras, instances are also
+``keras.utils.PyDataset`` (Keras 3) so ``model.fit(iterator)`` accepts them.
+fastaug never imports Keras (or, through it, TensorFlow) itself: import Keras
+before creating the iterators you pass to ``model.fit``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import threading
@@ -28,6 +31,12 @@ from collections.abc import Iterator as _IteratorABC
 from typing import Any
 
 import numpy as np
+
+from fastaug._validate import check_int
+from fastaug.keras._engine import augment_batch
+from fastaug.keras._image_io import array_to_img, default_data_format, default_floatx, pil_format
+from fastaug.keras._random import draw_batch
+from fastaug.keras._spec import spec_of
 
 __all__ = ["Iterator", "NumpyArrayIterator"]
 
@@ -38,21 +47,21 @@ _mixed_lock = threading.Lock()
 
 
 def _keras_pydataset() -> type | None:
-    """Keras's ``PyDataset`` (or Keras 2's ``Sequence``), or None without Keras."""
+    """Keras's ``PyDataset`` (or Keras 2's ``Sequence``) once the program imported Keras.
+
+    Never imports Keras: with TensorFlow installed that would cost seconds and
+    hundreds of MiB for programs that do not use Keras at all.
+    """
     global _keras_base
     if _keras_base is _UNSET:
-        base = None
         if os.environ.get("FASTAUG_NO_KERAS_BASE", "") not in ("", "0"):
-            pass
-        elif "keras" in sys.modules or importlib.util.find_spec("keras") is not None:
-            try:
-                import keras
-
-                base = getattr(keras.utils, "PyDataset", None) or getattr(
-                    keras.utils, "Sequence", None)
-            except Exception:  # noqa: BLE001 - a broken Keras install must not break us
-                base = None
-        _keras_base = base
+            _keras_base = None
+            return None
+        keras = sys.modules.get("keras")
+        if keras is None:
+            return None  # not yet: look again at the next iterator
+        utils = getattr(keras, "utils", None)
+        _keras_base = getattr(utils, "PyDataset", None) or getattr(utils, "Sequence", None)
     return _keras_base
 
 
@@ -74,8 +83,8 @@ class Iterator:
     """Base class for image data iterators (Keras's ``Iterator``).
 
     Subclasses implement ``_get_batches_of_transformed_samples(index_array)``;
-    fastaug's own iterators instead split it into ``_draw_batch`` (random part,
-    under the lock) and ``_make_batch`` (pixel work, outside it).
+    fastaug's own iterators instead split it into ``_draw`` (random part, under
+    the lock) and ``_render`` (pixel work, outside it).
 
     Parameters
     ----------
@@ -95,7 +104,7 @@ class Iterator:
     Examples
     --------
     >>> import numpy as np
-    >>> from fastaug.iterators import Iterator
+    >>> from fastaug.keras import Iterator
     >>> class Halves(Iterator):
     ...     def _get_batches_of_transformed_samples(self, index_array):
     ...         return index_array / 2
@@ -164,7 +173,7 @@ class Iterator:
     def on_epoch_begin(self) -> None:
         """Called by Keras at the start of every epoch; nothing to do."""
 
-    # -- index plan --------------------------------------------------------------
+    # -- sample order --------------------------------------------------------------
     def _reseed(self) -> None:
         if self.seed is not None:
             # Same call as Keras's np.random.seed(seed + total_batches_seen), on
@@ -177,11 +186,11 @@ class Iterator:
             self.index_array = self._rng.permutation(self.n)
 
     def __getitem__(self, idx: int) -> Any:
-        index_array, plan = self._draw_item(idx)
-        return self._make_batch(index_array, plan)
+        index_array, params = self._draw_item(idx)
+        return self._render(index_array, params)
 
     def _draw_item(self, idx: int) -> tuple[np.ndarray, Any]:
-        """The random part of ``self[idx]`` (under the lock); the rest is ``_make_batch``."""
+        """The random part of ``self[idx]`` (under the lock); the rest is ``_render``."""
         if idx >= len(self):
             raise ValueError(
                 "Asked to retrieve element {idx}, but the Sequence has length "
@@ -193,8 +202,8 @@ class Iterator:
                 self._set_index_array()
             index_array = self.index_array[self.batch_size * idx:
                                            self.batch_size * (idx + 1)]
-            plan = self._draw_batch(index_array)
-        return index_array, plan
+            params = self._draw(index_array)
+        return index_array, params
 
     def prefetch(self, workers: int = 1, depth: int = 2, epochs: int = 1) -> Any:
         """Produce batches ahead of the consumer on a background thread pool.
@@ -237,16 +246,16 @@ class Iterator:
         ...     [bx.shape[0] for bx, by in s]
         [4, 4, 2]
         """
-        from fastaug.stream import Stream, _check_int
+        from fastaug.stream import Stream
 
-        epochs = _check_int("epochs", epochs, 0)
+        epochs = check_int("epochs", epochs, low=0)
         n_batches = len(self)
 
         def tasks() -> Any:
             for e in range(epochs):
                 for i in range(n_batches):
-                    index_array, plan = self._draw_item(i)
-                    yield lambda a=index_array, p=plan: self._make_batch(a, p)
+                    index_array, params = self._draw_item(i)
+                    yield lambda a=index_array, p=params: self._render(a, p)
                 self.on_epoch_end()
 
         return Stream(tasks(), workers=workers, depth=depth, length=epochs * n_batches)
@@ -286,19 +295,20 @@ class Iterator:
     def __next__(self) -> Any:
         with self.lock:
             index_array = next(self.index_generator)
-            plan = self._draw_batch(index_array)
-        return self._make_batch(index_array, plan)
+            params = self._draw(index_array)
+        return self._render(index_array, params)
 
     def next(self) -> Any:
         """The next batch (tf.keras 2's spelling of ``next(it)``)."""
         return self.__next__()
 
     # -- batch production -----------------------------------------------------
-    def _draw_batch(self, index_array: np.ndarray) -> Any:
+    def _draw(self, index_array: np.ndarray) -> Any:
         """Random part of a batch, called under the lock right after reseeding."""
         return None
 
-    def _make_batch(self, index_array: np.ndarray, plan: Any) -> Any:
+    def _render(self, index_array: np.ndarray, params: Any) -> Any:
+        """Pixel part of a batch (outside the lock), from ``_draw``'s result."""
         return self._get_batches_of_transformed_samples(index_array)
 
     def _get_batches_of_transformed_samples(self, index_array: np.ndarray) -> Any:
@@ -310,7 +320,6 @@ def _save_batch(batch: np.ndarray, index_array: np.ndarray, data_format: str,
                 save_to_dir: str, save_prefix: str, save_format: str,
                 rng: np.random.Generator) -> None:
     """Write each image as Keras does, atomically (temp file + ``os.replace``)."""
-    from fastaug._keras_io import array_to_img, pil_format
     from fastaug.io import save_atomic
 
     fmt = pil_format(save_format)
@@ -322,7 +331,17 @@ def _save_batch(batch: np.ndarray, index_array: np.ndarray, data_format: str,
         save_atomic(img, os.path.join(save_to_dir, fname), fmt)
 
 
-class NumpyArrayIterator(Iterator):
+class _DrawRenderIterator(Iterator):
+    """fastaug's own iterators: Keras's per-batch entry point on ``_draw`` + ``_render``."""
+
+    def _get_batches_of_transformed_samples(self, index_array: np.ndarray) -> Any:
+        # Keras's entry point: draws from the iterator's current state.
+        with self.lock:
+            params = self._draw(index_array)
+        return self._render(index_array, params)
+
+
+class NumpyArrayIterator(_DrawRenderIterator):
     """Iterator yielding augmented batches from a numpy array (Keras's class).
 
     The dataset keeps its own dtype (a uint8 array stays uint8, a memmap is not
@@ -370,8 +389,6 @@ class NumpyArrayIterator(Iterator):
         ignore_class_split: bool = False,
         dtype: Any = None,
     ) -> None:
-        from fastaug._keras_io import default_data_format, default_floatx
-
         if data_format is None:
             data_format = default_data_format()
         if dtype is None:
@@ -457,13 +474,13 @@ class NumpyArrayIterator(Iterator):
         self._save_rng = np.random.default_rng()
         super().__init__(self.x.shape[0], batch_size, shuffle, seed)
 
-    def _draw_batch(self, index_array: np.ndarray) -> Any:
-        gen = self.image_data_generator
-        return gen._draw_params(len(index_array), self.x.shape[1:], self._rng)
+    def _draw(self, index_array: np.ndarray) -> Any:
+        spec = spec_of(self.image_data_generator)
+        return spec, draw_batch(spec, len(index_array), self.x.shape[1:], self._rng)
 
-    def _make_batch(self, index_array: np.ndarray, plan: Any) -> Any:
-        gen = self.image_data_generator
-        batch_x = gen._augment_batch(self.x, plan, self.dtype, index=index_array)
+    def _render(self, index_array: np.ndarray, params: Any) -> Any:
+        spec, p = params
+        batch_x = augment_batch(spec, self.x, p, self.dtype, index=index_array)
         if self.save_to_dir:
             _save_batch(batch_x, index_array, self.data_format, self.save_to_dir,
                         self.save_prefix, self.save_format, self._save_rng)
@@ -477,8 +494,3 @@ class NumpyArrayIterator(Iterator):
             output += (self.sample_weight[index_array],)
         return output
 
-    def _get_batches_of_transformed_samples(self, index_array: np.ndarray) -> Any:
-        # Keras's entry point: draws from the iterator's current state.
-        with self.lock:
-            plan = self._draw_batch(index_array)
-        return self._make_batch(index_array, plan)

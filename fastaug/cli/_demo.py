@@ -1,16 +1,17 @@
-"""The ``fastaug`` command line: ``fastaug demo``."""
+"""``fastaug demo``: augment a built-in test card, write a grid, compare with scipy."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["main", "test_card"]
+from fastaug import _pool
+
+__all__ = ["add_parser", "demo", "run", "test_card"]
 
 
 def test_card(size: int = 224) -> np.ndarray:
@@ -119,7 +120,7 @@ def demo(out: Path, size: int, count: int, seed: int, batch: int) -> int:
     fa = _throughput(lambda: fastaug.warp_affine(x, mats, fill_mode="reflect"), batch, 1.0)
     fa_full = _throughput(lambda: aug(x), batch, 1.0)
     print(f"\nthroughput on {batch} images of {size}x{size}x3 uint8, "
-          f"{fastaug._pool.cpu_count()} threads:")
+          f"{_pool.cpu_count()} threads:")
     print(f"  fastaug warp_affine (bilinear, reflect):              {fa:10,.0f} images/s")
     print(f"  fastaug RandomAffine (+ draws, channel shift, bright): {fa_full:10,.0f} images/s")
     try:
@@ -135,10 +136,8 @@ def demo(out: Path, size: int, count: int, seed: int, batch: int) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``fastaug`` command."""
-    parser = argparse.ArgumentParser(prog="fastaug", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add the ``demo`` subcommand to an argparse subparsers object."""
     p = sub.add_parser("demo", help="augment a built-in test card, write a PNG grid, "
                                     "and compare throughput with scipy's per-image loop")
     p.add_argument("--out", type=Path, default=Path("fastaug-demo.png"),
@@ -147,27 +146,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=16, help="images in the grid")
     p.add_argument("--batch", type=int, default=32, help="batch size for the timing")
     p.add_argument("--seed", type=int, default=0)
-    from fastaug import _bench  # ``fastaug bench`` lives in its own module
-
-    _bench.add_arguments(sub.add_parser(
-        "bench", help="compare fastaug's throughput with Keras, OpenCV, albumentations, "
-                      "torchvision and scipy (those installed)",
-        description=_bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
-    from fastaug import _augment_cli  # ``fastaug augment`` lives in its own module
-
-    _augment_cli.add_parser(sub)
-    args = parser.parse_args(argv)
-    if args.command == "augment":
-        return _augment_cli.run(args)
-    if args.command == "bench":
-        return _bench.run(args, argv)
-    if args.command == "demo":
-        for name in ("size", "count", "batch"):
-            if getattr(args, name) < 1:
-                parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
-        return demo(args.out, args.size, args.count, args.seed, args.batch)
-    return 2  # pragma: no cover - argparse rejects unknown commands
+    return p
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Execute a parsed ``demo`` command."""
+    for name in ("size", "count", "batch"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    return demo(args.out, args.size, args.count, args.seed, args.batch)

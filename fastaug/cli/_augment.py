@@ -148,7 +148,7 @@ def augment_images(images: Sequence[str], count: int, out: str, generator: Any,
     >>> import os, tempfile
     >>> from PIL import Image
     >>> from fastaug.keras import ImageDataGenerator
-    >>> from fastaug._augment_cli import augment_images
+    >>> from fastaug.cli._augment import augment_images
     >>> with tempfile.TemporaryDirectory() as d:
     ...     Image.new("RGB", (16, 12), (200, 10, 10)).save(os.path.join(d, "in.png"))
     ...     paths = augment_images([os.path.join(d, "in.png")], 3, os.path.join(d, "out"),
@@ -158,7 +158,7 @@ def augment_images(images: Sequence[str], count: int, out: str, generator: Any,
     """
     from PIL import Image
 
-    from fastaug._keras_io import pil_format
+    from fastaug.keras._image_io import pil_format
 
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise CLIError(f"--count must be a positive integer, got {count!r}")
@@ -242,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m fastaug._augment_cli IMAGE... --count N --out DIR`` (same as the command)."""
+    """``python -m fastaug.cli._augment IMAGE... --count N --out DIR`` (same as the command)."""
     parser = argparse.ArgumentParser(prog="fastaug")
     add_parser(parser.add_subparsers(dest="command", required=True))
     return run(parser.parse_args(["augment", *(sys.argv[1:] if argv is None else argv)]))

@@ -10,7 +10,10 @@ bit-identical to Keras's loop. Integer or list shift ranges go through
 ``choice`` (a variable number of integer draws), so they fall back to a literal
 per-image port of Keras's code on the same local state.
 
-Nothing here touches numpy's global RNG or any pixel.
+Draws read the ranges from a :class:`~fastaug.keras._spec.KerasSpec` and land in
+the core's :class:`~fastaug.params.AffineParams` (Keras's
+``channel_shift_intensity`` is its ``channel_shift``). Nothing here touches
+numpy's global RNG or any pixel.
 """
 
 from __future__ import annotations
@@ -20,63 +23,41 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BatchParams", "draw_batch", "draw_one", "is_float_range"]
+from fastaug.keras._spec import KerasSpec
+from fastaug.params import AffineParams
 
-#: Keys of Keras's transform-parameter dict, in its order.
-PARAM_KEYS = ("theta", "tx", "ty", "shear", "zx", "zy", "flip_horizontal",
-              "flip_vertical", "channel_shift_intensity", "brightness")
+__all__ = ["draw_batch", "draw_one", "is_float_range", "params_from_dicts", "params_to_dicts"]
 
 
-class BatchParams:
-    """Per-image parameters of one batch as float64/bool arrays of length ``n``.
+def params_from_dicts(dicts: list[dict[str, Any]]) -> AffineParams:
+    """Stack Keras-style parameter dicts (missing keys take Keras's ``.get`` defaults).
 
-    ``channel_shift_intensity`` and ``brightness`` are None when that transform is
-    off for the whole batch (Keras's ``None``).
+    A ``channel_shift_intensity`` of None is no shift (0); a ``brightness`` of
+    None for one image but a value for another is not something Keras can
+    produce, and is refused.
+
+    Examples
+    --------
+    >>> from fastaug.keras._random import params_from_dicts
+    >>> p = params_from_dicts([{"theta": 30.0}, {"flip_horizontal": 1}])
+    >>> p.theta.tolist(), p.flip_horizontal.tolist(), p.brightness
+    ([30.0, 0.0], [False, True], None)
     """
-
-    __slots__ = PARAM_KEYS + ("n",)
-
-    def __init__(self, n: int, **arrays: Any) -> None:
-        self.n = n
-        for key in PARAM_KEYS:
-            setattr(self, key, arrays.get(key))
-
-    def as_dicts(self) -> list[dict[str, Any]]:
-        """One Keras-style parameter dict per image (Python scalars)."""
-        out = []
-        for i in range(self.n):
-            d: dict[str, Any] = {}
-            for key in PARAM_KEYS:
-                arr = getattr(self, key)
-                if arr is None:
-                    d[key] = None
-                elif key.startswith("flip"):
-                    d[key] = int(arr[i])
-                else:
-                    d[key] = float(arr[i])
-            out.append(d)
-        return out
-
-    @classmethod
-    def from_dicts(cls, dicts: list[dict[str, Any]]) -> BatchParams:
-        """Stack Keras-style dicts (missing keys take Keras's ``.get`` defaults)."""
-        defaults = {"theta": 0.0, "tx": 0.0, "ty": 0.0, "shear": 0.0, "zx": 1.0,
-                    "zy": 1.0, "flip_horizontal": False, "flip_vertical": False}
-        arrays: dict[str, Any] = {}
-        for key, default in defaults.items():
-            vals = [d.get(key, default) for d in dicts]
-            dt = bool if key.startswith("flip") else np.float64
-            arrays[key] = np.array([bool(v) if dt is bool else float(v) for v in vals], dt)
-        for key in ("channel_shift_intensity", "brightness"):
-            vals = [d.get(key) for d in dicts]
-            if all(v is None for v in vals):
-                arrays[key] = None
-            else:
-                # None for one image and a value for another: None means "off",
-                # which is a shift of 0 / a brightness of exactly 1 only for the
-                # shift; keep the mask so the caller can tell.
-                arrays[key] = np.array([np.nan if v is None else float(v) for v in vals])
-        return cls(len(dicts), **arrays)
+    defaults = {"theta": 0.0, "tx": 0.0, "ty": 0.0, "shear": 0.0, "zx": 1.0, "zy": 1.0}
+    arrays = {k: np.array([float(d.get(k, v)) for d in dicts]) for k, v in defaults.items()}
+    for key in ("flip_horizontal", "flip_vertical"):
+        arrays[key] = np.array([bool(d.get(key, False)) for d in dicts], bool)
+    shifts = [d.get("channel_shift_intensity") for d in dicts]
+    brights = [d.get("brightness") for d in dicts]
+    if any(b is None for b in brights) and not all(b is None for b in brights):
+        raise ValueError("brightness must be given for every image or for none, "
+                         f"got {brights!r}")
+    return AffineParams(
+        **arrays,
+        channel_shift=(None if all(v is None for v in shifts)
+                       else np.array([0.0 if v is None else float(v) for v in shifts])),
+        brightness=None if brights[0] is None else np.array([float(b) for b in brights]),
+    )
 
 
 def is_float_range(r: Any) -> bool:
@@ -108,11 +89,9 @@ def _uniform(low: float, high: float, u: np.ndarray) -> np.ndarray:
     return low + (high - low) * u
 
 
-def draw_one(gen: Any, img_shape: tuple[int, ...], rs: np.random.RandomState) -> dict[str, Any]:
-    """A literal port of Keras's ``get_random_transform`` on the local state ``rs``.
-
-    ``gen`` supplies the live generator attributes (Keras reads them per call).
-    """
+def draw_one(gen: KerasSpec, img_shape: tuple[int, ...],
+             rs: np.random.RandomState) -> dict[str, Any]:
+    """A literal port of Keras's ``get_random_transform`` on the local state ``rs``."""
     img_row_axis = gen.row_axis - 1
     img_col_axis = gen.col_axis - 1
 
@@ -179,8 +158,8 @@ def draw_one(gen: Any, img_shape: tuple[int, ...], rs: np.random.RandomState) ->
     }
 
 
-def draw_batch(gen: Any, n: int, img_shape: tuple[int, ...],
-               rs: np.random.RandomState) -> BatchParams:
+def draw_batch(gen: KerasSpec, n: int, img_shape: tuple[int, ...],
+               rs: np.random.RandomState) -> AffineParams:
     """Draw ``n`` images' parameters, consuming ``rs`` exactly as Keras's loop would.
 
     Float (or zero) ranges take one vectorised ``random_sample((n, k))``; integer
@@ -189,7 +168,7 @@ def draw_batch(gen: Any, n: int, img_shape: tuple[int, ...],
     hs, ws = gen.height_shift_range, gen.width_shift_range
     fast = (not hs or is_float_range(hs)) and (not ws or is_float_range(ws))
     if not fast:
-        return BatchParams.from_dicts([draw_one(gen, img_shape, rs) for _ in range(n)])
+        return params_from_dicts([draw_one(gen, img_shape, rs) for _ in range(n)])
 
     img_row_axis = gen.row_axis - 1
     img_col_axis = gen.col_axis - 1
@@ -234,6 +213,28 @@ def draw_batch(gen: Any, n: int, img_shape: tuple[int, ...],
           if cshift else None)
     br = (_uniform(gen.brightness_range[0], gen.brightness_range[1], take())
           if bright else None)
-    return BatchParams(n, theta=theta, tx=tx, ty=ty, shear=sh, zx=zx, zy=zy,
-                       flip_horizontal=fh, flip_vertical=fv,
-                       channel_shift_intensity=cs, brightness=br)
+    return AffineParams(theta=theta, tx=tx, ty=ty, shear=sh, zx=zx, zy=zy,
+                        flip_horizontal=fh, flip_vertical=fv, channel_shift=cs,
+                        brightness=br)
+
+
+def params_to_dicts(params: AffineParams) -> list[dict[str, Any]]:
+    """One Keras-style parameter dict per image (Python scalars), Keras's keys.
+
+    Examples
+    --------
+    >>> from fastaug.keras._random import params_from_dicts, params_to_dicts
+    >>> params_to_dicts(params_from_dicts([{"theta": 5.0}]))[0]["theta"]
+    5.0
+    """
+    out = []
+    for i in range(params.n):
+        d: dict[str, Any] = {key: float(getattr(params, key)[i])
+                             for key in ("theta", "tx", "ty", "shear", "zx", "zy")}
+        d["flip_horizontal"] = int(params.flip_horizontal[i])
+        d["flip_vertical"] = int(params.flip_vertical[i])
+        d["channel_shift_intensity"] = (None if params.channel_shift is None
+                                        else float(params.channel_shift[i]))
+        d["brightness"] = None if params.brightness is None else float(params.brightness[i])
+        out.append(d)
+    return out

@@ -8,6 +8,7 @@ read from Keras only when the program has already imported it.
 from __future__ import annotations
 
 import io
+import os
 import pathlib
 import sys
 import warnings
@@ -17,7 +18,7 @@ import numpy as np
 
 __all__ = ["array_to_img", "img_to_array", "save_img", "load_img",
            "default_data_format", "default_floatx", "standardize_data_format",
-           "pil_format"]
+           "pil_format", "validate_filename"]
 
 
 def default_data_format() -> str:
@@ -215,3 +216,18 @@ def load_img(path: Any, color_mode: str = "rgb", target_size: tuple[int, int] | 
             else:
                 img = img.resize(width_height_tuple, resample)
     return img
+
+
+def validate_filename(filename: str, white_list_formats: Any) -> bool:
+    """Whether ``filename`` ends with an allowed extension and is a file (Keras's).
+
+    Matched with ``str.endswith`` on the lower-cased name, as Keras does, so the
+    formats are given without the dot and "xpng" matches "png".
+
+    Examples
+    --------
+    >>> from fastaug.keras import validate_filename
+    >>> validate_filename(__file__, ("py",)), validate_filename("missing.png", ("png",))
+    (True, False)
+    """
+    return filename.lower().endswith(white_list_formats) and os.path.isfile(filename)

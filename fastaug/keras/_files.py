@@ -3,9 +3,9 @@
 Bookkeeping (listing order, classes, subsets, labels, seeding) is Keras's
 (``keras.src.legacy.preprocessing.image``). A batch's files are decoded in
 parallel into one uint8 array (``fastaug.io``) and go through the same
-``ImageDataGenerator._augment_batch`` path as ``flow``; the parameters are drawn
-under the iterator's lock from its own RNG, as Keras draws them per image from
-the reseeded global one, so seeded batches match Keras's.
+``_engine.augment_batch`` path as ``flow``; the parameters are drawn under the
+iterator's lock from its own RNG, as Keras draws them per image from the
+reseeded global one, so seeded batches match Keras's.
 
 pandas is never imported here: ``flow_from_dataframe`` works on the DataFrame it
 is given.
@@ -21,14 +21,18 @@ from typing import Any
 import numpy as np
 
 from fastaug import io as _io
-from fastaug.iterators import Iterator, _save_batch
+from fastaug.keras._engine import augment_batch
+from fastaug.keras._image_io import pil_format
+from fastaug.keras._iterators import _DrawRenderIterator, _save_batch
+from fastaug.keras._random import draw_batch
+from fastaug.keras._spec import spec_of
 
-__all__ = ["DataFrameIterator", "DirectoryIterator"]
+__all__ = ["BatchFromFilesMixin", "DataFrameIterator", "DirectoryIterator"]
 
 BAD_FILE_POLICIES = ("raise", "skip")
 
 
-class _FilesIterator(Iterator):
+class _FilesIterator(_DrawRenderIterator):
     """Shared batch logic of the file iterators (Keras's ``BatchFromFilesMixin``)."""
 
     def set_processing_attrs(self, image_data_generator: Any, target_size: Any,
@@ -53,8 +57,6 @@ class _FilesIterator(Iterator):
         self.save_prefix = save_prefix
         self.save_format = save_format
         if save_to_dir:
-            from fastaug._keras_io import pil_format
-
             pil_format(save_format)  # an unknown format fails now, not mid-epoch
         # Keras checks this at the first batch that needs a resize; fail early.
         self.interpolation = _io.check_interpolation(interpolation)
@@ -101,11 +103,12 @@ class _FilesIterator(Iterator):
         return keep
 
     # -- batches ---------------------------------------------------------------------
-    def _draw_batch(self, index_array: np.ndarray) -> Any:
+    def _draw(self, index_array: np.ndarray) -> Any:
         gen = self.image_data_generator
         if not gen:
             return None
-        return gen._draw_params(len(index_array), self.image_shape, self._rng)
+        spec = spec_of(gen)
+        return spec, draw_batch(spec, len(index_array), self.image_shape, self._rng)
 
     def _load(self, index_array: np.ndarray) -> np.ndarray:
         filepaths = self.filepaths
@@ -123,11 +126,11 @@ class _FilesIterator(Iterator):
             raw = raw.transpose(0, 3, 1, 2)
         return raw
 
-    def _make_batch(self, index_array: np.ndarray, plan: Any) -> Any:
+    def _render(self, index_array: np.ndarray, params: Any) -> Any:
         raw = self._load(index_array)
-        gen = self.image_data_generator
-        if gen:
-            batch_x = gen._augment_batch(raw, plan, self.dtype)
+        if params is not None:
+            spec, p = params
+            batch_x = augment_batch(spec, raw, p, self.dtype)
         else:
             batch_x = np.ascontiguousarray(raw, dtype=self.dtype)
         if self.save_to_dir:
@@ -157,16 +160,16 @@ class _FilesIterator(Iterator):
             return batch_x, batch_y
         return batch_x, batch_y, self.sample_weight[index_array]
 
-    def _get_batches_of_transformed_samples(self, index_array: np.ndarray) -> Any:
-        # Keras's entry point: draws from the iterator's current state.
-        with self.lock:
-            plan = self._draw_batch(index_array)
-        return self._make_batch(index_array, plan)
-
     @property
     def filepaths(self) -> list[str]:
         """Paths of the image files, in index order."""
         return self._filepaths
+
+
+#: Keras's name for the shared logic of its file iterators (a mixin there; an
+#: ``Iterator`` subclass here, so ``class X(BatchFromFilesMixin, Iterator)``
+#: still resolves).
+BatchFromFilesMixin = _FilesIterator
 
 
 class DirectoryIterator(_FilesIterator):
@@ -239,7 +242,7 @@ class DirectoryIterator(_FilesIterator):
         on_bad_file: str = "raise",
         num_threads: int | None = None,
     ) -> None:
-        from fastaug._keras_io import default_data_format, default_floatx
+        from fastaug.keras._image_io import default_data_format, default_floatx
 
         if data_format is None:
             data_format = default_data_format()

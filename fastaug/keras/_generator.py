@@ -1,354 +1,31 @@
-"""Drop-in replacement for Keras's legacy image module, many times faster.
+"""``ImageDataGenerator``: Keras's arguments, defaults, warnings and errors, fast.
 
-Change ``from keras.preprocessing.image import ImageDataGenerator`` (or
-``tf.keras.preprocessing.image``, ``keras.src.legacy.preprocessing.image``) to
-``from fastaug.keras import ImageDataGenerator``; everything after it keeps
-working, with Keras's arguments, defaults, errors, warnings and (seeded) results.
-Batches are produced by fastaug's fused kernel instead of per-image scipy calls.
-The few deliberate differences (brightness, RNG) are listed in
-``docs/keras-compatibility.md``.
-
-This module only translates and delegates: parameters come from
-``fastaug._keras_random``, pixels from ``fastaug._keras_engine`` (the fused warp),
-iteration from ``fastaug.iterators``. Keras is never imported by it.
+The class stores Keras's configuration as Keras does (plain attributes users
+may change) and translates it on demand: :func:`~fastaug.keras._spec.spec_of`
+snapshots it into a frozen record, the glue (``_random``, ``_engine``) turns
+that into the native core's inputs. Iterators get batches the same way,
+without calling back into the generator.
 """
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import Any
 
 import numpy as np
 
-from fastaug import _keras_engine as _engine
 from fastaug import _pool
-from fastaug._directory import DataFrameIterator, DirectoryIterator
-from fastaug._keras_io import (
-    array_to_img,
-    default_data_format,
-    default_floatx,
-    img_to_array,
-    load_img,
-    save_img,
-)
-from fastaug._keras_random import BatchParams, draw_batch, draw_one
-from fastaug.iterators import Iterator, NumpyArrayIterator
+from fastaug.keras import _engine
+from fastaug.keras._files import DataFrameIterator, DirectoryIterator
+from fastaug.keras._functions import warp_single
+from fastaug.keras._image_io import default_data_format, default_floatx
+from fastaug.keras._iterators import NumpyArrayIterator
+from fastaug.keras._random import draw_one, params_from_dicts
+from fastaug.keras._spec import spec_of
 from fastaug.warp import FILL_MODES
 from fastaug.whitening import ZCA
 
-__all__ = [
-    "ImageDataGenerator",
-    "Iterator",
-    "NumpyArrayIterator",
-    "DirectoryIterator",
-    "DataFrameIterator",
-    "apply_affine_transform",
-    "apply_channel_shift",
-    "apply_brightness_shift",
-    "random_rotation",
-    "random_shift",
-    "random_shear",
-    "random_zoom",
-    "random_channel_shift",
-    "random_brightness",
-    "flip_axis",
-    "transform_matrix_offset_center",
-    "array_to_img",
-    "img_to_array",
-    "load_img",
-    "save_img",
-]
-
-_RandomLike = "None | int | numpy.random.RandomState | numpy.random.Generator"
-
-
-def _rng(rng: Any) -> Any:
-    """The RNG behind the module-level ``random_*`` functions.
-
-    Keras draws from numpy's global RNG; fastaug never touches it. ``rng`` may be
-    None (fresh entropy), an int seed, a ``RandomState`` or a ``Generator``.
-    """
-    if rng is None:
-        return np.random.RandomState()
-    if isinstance(rng, (np.random.RandomState, np.random.Generator)):
-        return rng
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        return np.random.RandomState(int(rng))
-    raise TypeError(f"rng must be {_RandomLike}, got {rng!r}")
-
-
-def flip_axis(x: Any, axis: int) -> np.ndarray:
-    """Reverse ``x`` along ``axis`` (Keras's ``flip_axis``; returns a view).
-
-    Examples
-    --------
-    >>> from fastaug.keras import flip_axis
-    >>> flip_axis([[1, 2], [3, 4]], 1).tolist()
-    [[2, 1], [4, 3]]
-    """
-    x = np.asarray(x).swapaxes(axis, 0)
-    x = x[::-1, ...]
-    return x.swapaxes(0, axis)
-
-
-def transform_matrix_offset_center(matrix: Any, x: float, y: float) -> np.ndarray:
-    """Re-centre a 3x3 homogeneous matrix on ``(x/2 - 0.5, y/2 - 0.5)`` (Keras's).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastaug.keras import transform_matrix_offset_center
-    >>> transform_matrix_offset_center(np.diag([2.0, 2.0, 1.0]), 4, 4)[:2, 2].tolist()
-    [-1.5, -1.5]
-    """
-    o_x = float(x) / 2 - 0.5
-    o_y = float(y) / 2 - 0.5
-    offset_matrix = np.array([[1, 0, o_x], [0, 1, o_y], [0, 0, 1]])
-    reset_matrix = np.array([[1, 0, -o_x], [0, 1, -o_y], [0, 0, 1]])
-    return np.dot(np.dot(offset_matrix, matrix), reset_matrix)
-
-
-def _warp_single(x: np.ndarray, params: BatchParams, row_axis: int, col_axis: int,
-                 channel_axis: int, fill_mode: str, cval: float, order: int,
-                 num_threads: int = 1) -> np.ndarray:
-    """One image through the batch engine, in any axis order; returns x's dtype."""
-
-    class _Cfg:  # the engine reads its options from a generator-like object
-        pass
-
-    cfg = _Cfg()
-    cfg.data_format = "channels_last"
-    cfg.interpolation_order = order
-    cfg.fill_mode = fill_mode
-    cfg.cval = cval
-    cfg._num_threads = num_threads
-    # Keras swaps its matrix to scipy's frame only when col_axis > row_axis;
-    # moving the image to (row, col, channel) makes that the only case.
-    img = np.transpose(x, (row_axis, col_axis, channel_axis))
-    out_dtype = np.uint8 if x.dtype == np.uint8 else np.float32
-    res = _engine.transform_batch(cfg, img[None], params, out_dtype=out_dtype)[0]
-    inv = np.argsort((row_axis, col_axis, channel_axis))
-    res = np.transpose(res, inv)
-    if res.dtype != x.dtype and x.dtype.kind == "f":
-        res = res.astype(x.dtype)
-    return np.ascontiguousarray(res)
-
-
-def _check_axes(x: Any, row_axis: int, col_axis: int, channel_axis: int) -> None:
-    # Keras's checks, in Keras's order, with Keras's messages.
-    if np.unique([row_axis, col_axis, channel_axis]).size != 3:
-        raise ValueError("'row_axis', 'col_axis', and 'channel_axis' must be distinct")
-    valid_indices = {0, 1, 2}
-    actual_indices = {row_axis, col_axis, channel_axis}
-    if actual_indices != valid_indices:
-        raise ValueError(f"Invalid axis' indices: {actual_indices - valid_indices}")
-    if x.ndim != 3:
-        raise ValueError("Input arrays must be multi-channel 2D images.")
-    if channel_axis not in [0, 2]:
-        raise ValueError("Channels are allowed and the first and last dimensions.")
-
-
-def apply_affine_transform(
-    x: np.ndarray,
-    theta: float = 0,
-    tx: float = 0,
-    ty: float = 0,
-    shear: float = 0,
-    zx: float = 1,
-    zy: float = 1,
-    row_axis: int = 1,
-    col_axis: int = 2,
-    channel_axis: int = 0,
-    fill_mode: str = "nearest",
-    cval: float = 0.0,
-    order: int = 1,
-) -> np.ndarray:
-    """Apply an affine transform to one image, as Keras's ``apply_affine_transform``.
-
-    Keras's conventions: ``tx`` moves the image along columns and ``ty`` along
-    rows (Keras's ``get_random_transform`` draws ``tx`` from the height range),
-    angles are in degrees, the centre is ``(h/2 - 0.5, w/2 - 0.5)``. Note Keras's
-    default axes: channels first. Returns ``x`` itself when every part is the
-    identity.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastaug.keras import apply_affine_transform
-    >>> x = np.arange(16, dtype=np.float32).reshape(4, 4, 1)
-    >>> y = apply_affine_transform(x, theta=90, row_axis=0, col_axis=1, channel_axis=2)
-    >>> y[..., 0].astype(int).tolist()[0]
-    [3, 7, 11, 15]
-    """
-    _check_axes(x, row_axis, col_axis, channel_axis)
-    if theta == 0 and tx == 0 and ty == 0 and shear == 0 and zx == 1 and zy == 1:
-        return x
-    params = BatchParams.from_dicts([{"theta": theta, "tx": tx, "ty": ty, "shear": shear,
-                                      "zx": zx, "zy": zy}])
-    return _warp_single(np.asarray(x), params, row_axis, col_axis, channel_axis,
-                        fill_mode, cval, order)
-
-
-def random_rotation(x: np.ndarray, rg: float, row_axis: int = 1, col_axis: int = 2,
-                    channel_axis: int = 0, fill_mode: str = "nearest", cval: float = 0.0,
-                    interpolation_order: int = 1, *, rng: Any = None) -> np.ndarray:
-    """Rotate one image by a random angle in ``[-rg, rg]`` degrees (Keras's).
-
-    ``rng`` (fastaug addition): None, an int seed, a RandomState or Generator;
-    Keras uses numpy's global RNG, which fastaug never touches.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastaug.keras import random_rotation
-    >>> random_rotation(np.ones((3, 8, 8), np.float32), 30, rng=0).shape
-    (3, 8, 8)
-    """
-    theta = _rng(rng).uniform(-rg, rg)
-    return apply_affine_transform(x, theta=theta, row_axis=row_axis, col_axis=col_axis,
-                                  channel_axis=channel_axis, fill_mode=fill_mode,
-                                  cval=cval, order=interpolation_order)
-
-
-def random_shift(x: np.ndarray, wrg: float, hrg: float, row_axis: int = 1,
-                 col_axis: int = 2, channel_axis: int = 0, fill_mode: str = "nearest",
-                 cval: float = 0.0, interpolation_order: int = 1, *,
-                 rng: Any = None) -> np.ndarray:
-    """Shift one image by random fractions of its size (Keras's ``random_shift``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastaug.keras import random_shift
-    >>> random_shift(np.ones((3, 8, 8), np.float32), 0.1, 0.1, rng=0).shape
-    (3, 8, 8)
-    """
-    h, w = x.shape[row_axis], x.shape[col_axis]
-    r = _rng(rng)
-    tx = r.uniform(-hrg, hrg) * h
-    ty = r.uniform(-wrg, wrg) * w
-    return apply_affine_transform(x, tx=tx, ty=ty, row_axis=row_axis, col_axis=col_axis,
-                                  channel_axis=channel_axis, fill_mode=fill_mode,
-                                  cval=cval, order=interpolation_order)
-
-
-def random_shear(x: np.ndarray, intensity: float, row_axis: int = 1, col_axis: int = 2,
-                 channel_axis: int = 0, fill_mode: str = "nearest", cval: float = 0.0,
-                 interpolation_order: int = 1, *, rng: Any = None) -> np.ndarray:
-    """Shear one image by a random angle in ``[-intensity, intensity]`` degrees.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastaug.keras import random_shear
-    >>> random_shear(np.ones((3, 8, 8), np.float32), 20, rng=0).shape
-    (3, 8, 8)
-    """
-    shear = _rng(rng).uniform(-intensity, intensity)
-    return apply_affine_transform(x, shear=shear, row_axis=row_axis, col_axis=col_axis,
-                                  channel_axis=channel_axis, fill_mode=fill_mode,
-                                  cval=cval, order=interpolation_order)
-
-
-def random_zoom(x: np.ndarray, zoom_range: Any, row_axis: int = 1, col_axis: int = 2,
-                channel_axis: int = 0, fill_mode: str = "nearest", cval: float = 0.0,
-                interpolation_order: int = 1, *, rng: Any = None) -> np.ndarray:
-    """Zoom one image by random factors drawn from ``zoom_range`` (Keras's).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastaug.keras import random_zoom
-    >>> random_zoom(np.ones((3, 8, 8), np.float32), (0.9, 1.1), rng=0).shape
-    (3, 8, 8)
-    """
-    if len(zoom_range) != 2:
-        raise ValueError("`zoom_range` should be a tuple or list of two floats. "
-                         f"Received: {zoom_range}")
-    if zoom_range[0] == 1 and zoom_range[1] == 1:
-        zx, zy = 1, 1
-    else:
-        zx, zy = _rng(rng).uniform(zoom_range[0], zoom_range[1], 2)
-    return apply_affine_transform(x, zx=zx, zy=zy, row_axis=row_axis, col_axis=col_axis,
-                                  channel_axis=channel_axis, fill_mode=fill_mode,
-                                  cval=cval, order=interpolation_order)
-
-
-def apply_channel_shift(x: np.ndarray, intensity: float, channel_axis: int = 0) -> np.ndarray:
-    """Add ``intensity`` to every channel, clipped to the image's own range (Keras's).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastaug.keras import apply_channel_shift
-    >>> apply_channel_shift(np.array([[[0.0, 5.0]]]), 3.0, channel_axis=2).tolist()
-    [[[3.0, 5.0]]]
-    """
-    x = np.asarray(x)
-    min_x, max_x = np.min(x), np.max(x)
-    # Keras clips channel by channel to the same whole-image bounds: one clip.
-    return np.clip(x + intensity, min_x, max_x)
-
-
-def random_channel_shift(x: np.ndarray, intensity_range: float, channel_axis: int = 0, *,
-                         rng: Any = None) -> np.ndarray:
-    """Channel shift by a random intensity in ``[-range, range]`` (Keras's).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastaug.keras import random_channel_shift
-    >>> random_channel_shift(np.zeros((1, 2, 2)), 10.0, rng=0).tolist()
-    [[[0.0, 0.0], [0.0, 0.0]]]
-    """
-    intensity = _rng(rng).uniform(-intensity_range, intensity_range)
-    return apply_channel_shift(x, intensity, channel_axis=channel_axis)
-
-
-def apply_brightness_shift(x: np.ndarray, brightness: float, scale: bool = True) -> np.ndarray:
-    """Scale an image's brightness by ``brightness`` (Keras's, fixed; see below).
-
-    Keras converts to an 8-bit PIL image, which truncates values, collapses data in
-    [0, 1] to 0 and fails on channels-first arrays. fastaug multiplies instead:
-    with ``scale=True`` (Keras's meaning: min-max scale the image to [0, 255]
-    first) the result is in [0, 255]; with ``scale=False`` it is clipped to the
-    image's valid range, [0, 1] or [0, 255] (min-anchored for data outside both).
-    Returns float32. Works on channels-first and channels-last images.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastaug.keras import apply_brightness_shift
-    >>> apply_brightness_shift(np.full((2, 2, 3), 0.5), 1.5, scale=False).max()
-    np.float32(0.75)
-    """
-    x = np.array(x, dtype=np.float32)
-    if scale:
-        x -= np.min(x)
-        x_max = np.max(x)
-        if x_max != 0:
-            x /= x_max
-        x *= 255
-    return _engine.brightness_numpy(x[None], np.array([brightness]))[0]
-
-
-def random_brightness(x: np.ndarray, brightness_range: Any, scale: bool = True, *,
-                      rng: Any = None) -> np.ndarray:
-    """Brightness by a random factor from ``brightness_range`` (Keras's, fixed).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastaug.keras import random_brightness
-    >>> random_brightness(np.full((2, 2, 3), 100.0), (1.0, 1.0), scale=False).max()
-    np.float32(100.0)
-    """
-    if len(brightness_range) != 2:
-        raise ValueError("`brightness_range should be tuple or list of two floats. "
-                         f"Received: {brightness_range}")
-    u = _rng(rng).uniform(brightness_range[0], brightness_range[1])
-    return apply_brightness_shift(x, u, scale)
+__all__ = ["ImageDataGenerator"]
 
 
 class ImageDataGenerator:
@@ -377,7 +54,14 @@ class ImageDataGenerator:
         scipy's "grid-*" modes fall back to Keras's scipy path.
     num_threads : int, optional
         fastaug addition: threads each batch is split over (default: all usable
-        cores).
+        cores). Kept as the attribute ``num_threads``.
+
+    Attributes
+    ----------
+    whitener : fastaug.whitening.ZCA or None
+        fastaug addition: the whitening fitted by :meth:`fit`, kept in factored
+        form; ``zca_whitening_matrix`` (Keras's d x d matrix) is built from it
+        on first access. Assigning ``zca_whitening_matrix`` replaces it.
 
     Examples
     --------
@@ -446,7 +130,7 @@ class ImageDataGenerator:
         self.preprocessing_function = preprocessing_function
         self.dtype = dtype
         self.interpolation_order = interpolation_order
-        self._num_threads = _pool.resolve_threads(num_threads)
+        self.num_threads = _pool.resolve_threads(num_threads)
 
         if data_format not in {"channels_last", "channels_first"}:
             raise ValueError(
@@ -602,7 +286,7 @@ class ImageDataGenerator:
             save_format=save_format, follow_links=follow_links, subset=subset,
             interpolation=interpolation, dtype=self.dtype, draft=draft,
             on_bad_file=on_bad_file,
-            num_threads=self._num_threads if num_threads is None else num_threads)
+            num_threads=self.num_threads if num_threads is None else num_threads)
 
     def flow_from_dataframe(
         self,
@@ -682,34 +366,7 @@ class ImageDataGenerator:
             save_format=save_format, subset=subset, interpolation=interpolation,
             keep_aspect_ratio=keep_aspect_ratio, validate_filenames=validate_filenames,
             dtype=self.dtype, draft=draft, on_bad_file=on_bad_file,
-            num_threads=self._num_threads if num_threads is None else num_threads)
-
-    # -- batch engine hooks (used by the iterators) ------------------------------
-    def _draw_params(self, n: int, img_shape: tuple[int, ...],
-                     rs: np.random.RandomState) -> BatchParams:
-        return draw_batch(self, n, tuple(img_shape), rs)
-
-    def _augment_batch(self, batch: np.ndarray, params: BatchParams, dtype: Any,
-                       index: np.ndarray | None = None) -> np.ndarray:
-        """Transform and standardize a batch, as Keras's flow does per image.
-
-        With ``index``, ``batch`` is the whole dataset and the batch is
-        ``batch[index]`` (gathered by the kernel itself where it can).
-        """
-        out_dtype = np.dtype(dtype)
-        float_out = out_dtype.kind == "f"
-        # rescale is fused into the kernel unless the user's function must see the
-        # unscaled image first.
-        fuse = bool(self.rescale) and float_out and not self.preprocessing_function
-        kernel_dtype = np.uint8 if out_dtype == np.uint8 else np.float32
-        x = _engine.transform_batch(self, batch, params, out_dtype=kernel_dtype,
-                                    scale=self.rescale if fuse else None, index=index)
-        if x.dtype != out_dtype:
-            x = x.astype(out_dtype)
-        x = _engine.standardize_batch(self, x, rescaled=fuse)
-        if x.dtype != out_dtype:
-            x = x.astype(out_dtype)
-        return x
+            num_threads=self.num_threads if num_threads is None else num_threads)
 
     # -- single images -----------------------------------------------------------
     def standardize(self, x: np.ndarray) -> np.ndarray:
@@ -725,30 +382,7 @@ class ImageDataGenerator:
         >>> ImageDataGenerator(rescale=0.5).standardize(np.full((2, 2, 1), 4.0))[0, 0, 0]
         np.float64(2.0)
         """
-        if self.preprocessing_function:
-            x = self.preprocessing_function(x)
-        if self.rescale:
-            x *= self.rescale
-        if self.samplewise_center:
-            x -= np.mean(x, keepdims=True)
-        if self.samplewise_std_normalization:
-            x /= np.std(x, keepdims=True) + 1e-6
-        if self.featurewise_center:
-            if self.mean is not None:
-                x -= self.mean
-            else:
-                _engine._warn_not_fit("featurewise_center")
-        if self.featurewise_std_normalization:
-            if self.std is not None:
-                x /= self.std + 1e-6
-            else:
-                _engine._warn_not_fit("featurewise_std_normalization")
-        if self.zca_whitening:
-            if _engine.zca_is_fit(self):
-                x = _engine.zca_apply(x, self)
-            else:
-                _engine._warn_not_fit("zca_whitening")
-        return x
+        return _engine.standardize(spec_of(self), x, per_sample=False)
 
     def get_random_transform(self, img_shape: tuple[int, ...],
                              seed: int | None = None) -> dict[str, Any]:
@@ -766,7 +400,7 @@ class ImageDataGenerator:
         """
         if seed is not None:
             self._rng = np.random.RandomState(seed)
-        return draw_one(self, tuple(img_shape), self._rng)
+        return draw_one(spec_of(self), tuple(img_shape), self._rng)
 
     def apply_transform(self, x: np.ndarray, transform_parameters: dict[str, Any]) -> np.ndarray:
         """Apply given parameters to one image (Keras's ``apply_transform``).
@@ -794,10 +428,10 @@ class ImageDataGenerator:
             return x
         if x.ndim != 3:
             raise ValueError("Input arrays must be multi-channel 2D images.")
-        params = BatchParams.from_dicts([p])
+        params = params_from_dicts([p])
         r, c, ch = self.row_axis - 1, self.col_axis - 1, self.channel_axis - 1
-        return _warp_single(x, params, r, c, ch, self.fill_mode, self.cval,
-                            self.interpolation_order, self._num_threads)
+        return warp_single(x, params, r, c, ch, self.fill_mode, self.cval,
+                           self.interpolation_order, self.num_threads)
 
     def random_transform(self, x: np.ndarray, seed: int | None = None) -> np.ndarray:
         """Apply a random transformation to one image (Keras's ``random_transform``).
@@ -845,50 +479,16 @@ class ImageDataGenerator:
                 f" shape {x.shape} ({x.shape[self.channel_axis]} channels).", stacklevel=2)
         if seed is not None:
             self._rng = np.random.RandomState(seed)
-        if not (self.featurewise_center or self.featurewise_std_normalization
-                or self.zca_whitening):
-            if augment:  # Keras draws (and discards) the augmentation anyway
-                for _ in self._augmented_chunks(x, rounds):
-                    pass
-            return
-        if augment:
-            # Keras rescales a float copy, then augments it: the engine does the
-            # same, chunk by chunk, so rounds * n images are never held at once.
-            data: Any = self._augmented_chunks(x, rounds)
-            rescale = None
-        else:
-            data = x  # streamed in its own dtype; rescale applied by the fit
-            rescale = self.rescale or None
-        zca = ZCA(center=bool(self.featurewise_center),
-                  std_normalization=bool(self.featurewise_std_normalization),
-                  whiten=bool(self.zca_whitening), epsilon=float(self.zca_epsilon),
-                  rescale=rescale, data_format=self.data_format).fit(data)
+        result = _engine.fit_statistics(spec_of(self), x, augment=augment, rounds=rounds,
+                                        rs=self._rng, dtype=self.dtype,
+                                        zca_epsilon=self.zca_epsilon)
         if self.featurewise_center:
-            self.mean = zca.mean_
+            self.mean = result.mean
         if self.featurewise_std_normalization:
-            self.std = zca.std_
+            self.std = result.std
         if self.zca_whitening:
-            # Centring and std are applied from self.mean / self.std (which users
-            # may reassign, as in Keras); the estimator keeps only the whitening.
-            zca.center = False
-            zca.std_normalization = False
             self.zca_whitening_matrix = None
-            self._zca = zca
-
-    def _augmented_chunks(self, x: np.ndarray, rounds: int, chunk: int = 1024) -> Any:
-        dtype = np.dtype(self.dtype)
-        kernel_dtype = np.uint8 if dtype == np.uint8 else np.float32
-        n = x.shape[0]
-        for r in range(rounds):
-            for a in range(0, n, chunk):
-                xf = np.array(x[a:a + chunk], dtype=dtype)
-                if self.rescale:
-                    xf *= self.rescale
-                # Draws continue one stream across chunks and rounds, in Keras's
-                # (round, image) order.
-                params = draw_batch(self, xf.shape[0], xf.shape[1:], self._rng)
-                out = _engine.transform_batch(self, xf, params, out_dtype=kernel_dtype)
-                yield out if out.dtype == dtype else out.astype(dtype)
+            self.whitener = result.whitener
 
     @property
     def zca_whitening_matrix(self) -> np.ndarray | None:
@@ -897,12 +497,12 @@ class ImageDataGenerator:
         After ``fit`` it is materialised on first access (the batches use the
         fitted factors directly); assigning a matrix makes ``standardize`` use it.
         """
-        if self._zca_matrix is None and self._zca is not None:
-            self._zca_matrix = self._zca.whitening_matrix_
+        if self._zca_matrix is None and self.whitener is not None:
+            self._zca_matrix = self.whitener.whitening_matrix_
         return self._zca_matrix
 
     @zca_whitening_matrix.setter
     def zca_whitening_matrix(self, value: Any) -> None:
         self._zca_matrix = value
-        self._zca = None
+        self.whitener = None
 
