@@ -25,11 +25,11 @@ import warnings
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import fastaug  # noqa: E402
-from fastaug import _keras_engine  # noqa: E402
-from fastaug import keras as fk  # noqa: E402
+import fastaug
+from fastaug import _keras_engine
+from fastaug import keras as fk
 
 CONFIG = dict(rotation_range=30, width_shift_range=0.1, height_shift_range=0.1,
               zoom_range=0.2, shear_range=0.2, horizontal_flip=True, vertical_flip=True)

@@ -38,10 +38,10 @@ import warnings
 
 os.environ.setdefault("KERAS_BACKEND", "numpy")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from fastaug.whitening import ZCA  # noqa: E402
+from fastaug.whitening import ZCA
 
 BATCH = 128
 SHAPE = (32, 32, 3)

@@ -104,7 +104,7 @@ def run_chunks(func: Callable[[int, int], None], n: int, num_threads: int, *,
                 return
             try:
                 func(k * chunk, min(n, (k + 1) * chunk))
-            except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
+            except BaseException as exc:
                 errors[k] = exc
                 stop.set()
                 return

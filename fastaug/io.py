@@ -19,6 +19,7 @@ DRAFT : bool
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import tempfile
@@ -97,10 +98,8 @@ def save_atomic(img: Any, path: str, fmt: str | None) -> None:
             img.save(f, format=fmt)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 

@@ -91,7 +91,7 @@ class _Pool:
             if fut.set_running_or_notify_cancel():
                 try:
                     result = fn()
-                except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+                except BaseException as exc:
                     fut.set_exception(exc)
                     del exc
                 else:
@@ -336,7 +336,8 @@ def epoch_plan(n: int, seed: int, epoch: int, shuffle: bool = True) -> np.ndarra
     [0, 1, 2, 3]
     """
     n = check_int("n", n, low=0)
-    return _cached_plan(n, check_seed("seed", seed), check_int("epoch", epoch, low=0), bool(shuffle))
+    epoch = check_int("epoch", epoch, low=0)
+    return _cached_plan(n, check_seed("seed", seed), epoch, bool(shuffle))
 
 
 def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:

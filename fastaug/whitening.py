@@ -27,12 +27,13 @@ where ``flat_x`` is the rescaled data after the featurewise centring (by the
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 import numpy as np
+
+from fastaug._validate import check_bool, check_int, check_real
 
 __all__ = ["ZCA", "STD_EPSILON"]
 
@@ -311,32 +312,19 @@ class ZCA:
 
     def _validate_params(self) -> None:
         for name in ("center", "std_normalization", "whiten"):
-            value = getattr(self, name)
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool; got {value!r}")
-        eps = self.epsilon
-        if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
-            raise TypeError(f"epsilon must be a real number; got {eps!r}")
-        if not (math.isfinite(eps) and eps >= 0):
-            raise ValueError(f"epsilon must be finite and >= 0; got {eps!r}")
-        r = self.rescale
-        if r is not None:
-            if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Real):
-                raise TypeError(f"rescale must be None or a real number; got {r!r}")
-            if not math.isfinite(r):
-                raise ValueError(f"rescale must be finite; got {r!r}")
+            check_bool(name, getattr(self, name))
+        check_real("epsilon", self.epsilon, low=0.0)
+        if self.rescale is not None:
+            check_real("rescale", self.rescale)
         if self.data_format not in _FORMATS:
+            # Keras's wording, as its generator reports it.
             raise ValueError(
                 '`data_format` should be "channels_last" (channel after row and '
                 'column) or "channels_first" (channel before row and column). '
                 f"Received: {self.data_format!r}"
             )
-        for name in ("chunk_bytes", "max_matrix_bytes"):
-            value = getattr(self, name)
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"{name} must be an int; got {value!r}")
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1; got {value!r}")
+        check_int("chunk_bytes", self.chunk_bytes, low=1)
+        check_int("max_matrix_bytes", self.max_matrix_bytes, low=1)
 
     # ----------------------------------------------------------------- pickle
     def __getstate__(self) -> dict[str, Any]:
@@ -433,8 +421,7 @@ class ZCA:
         first: _Part | None = None
         if stream:
             # Peek at the first chunk to learn the image shape.
-            for first in parts:
-                break
+            first = next(parts, None)
             if first is None:
                 raise ValueError("cannot fit on empty data: the iterable yielded no samples")
         else:
@@ -867,7 +854,7 @@ class _FitContext:
         A, Bd, Cd = self.image_shape
         S1, S2 = Bd * Cd, Cd
         width = max(S2, self.est.chunk_bytes // (8 * n))
-        if S1 <= width:
+        if width >= S1:
             step = width // S1
             plan = [((slice(i, min(i + step, A)),), i * S1, min(i + step, A) * S1)
                     for i in range(0, A, step)]

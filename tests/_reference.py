@@ -81,7 +81,8 @@ def from_channels_last(images: np.ndarray, data_format: str) -> np.ndarray:
 def sample_coords(matrix: np.ndarray, h: int, w: int):
     """Input (row, col) coordinates sampled by every output pixel, float64 (H, W)."""
     m = np.asarray(matrix, dtype=np.float64)
-    r, c = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
+    r, c = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64),
+                       indexing="ij")
     rr = m[0, 0] * r + m[0, 1] * c + m[0, 2]
     cc = m[1, 0] * r + m[1, 1] * c + m[1, 2]
     return rr, cc
@@ -92,7 +93,8 @@ def _near_multiple(x: np.ndarray, step: float, eps: float) -> np.ndarray:
     return np.abs(x - k * step) <= eps
 
 
-def ambiguous_mask(matrices, n: int, shape_hw, order: int, mode: str, eps: float = 1e-7) -> np.ndarray:
+def ambiguous_mask(matrices, n: int, shape_hw, order: int, mode: str,
+                   eps: float = 1e-7) -> np.ndarray:
     """Boolean (N, H, W): output pixels whose result legitimately depends on the
     last bit of the float64 sample coordinate.
 
@@ -293,7 +295,8 @@ def rot90_matrix(n: int, k: int) -> np.ndarray:
     }[k]
 
 
-def random_matrices(rng: np.random.Generator, n: int, h: int, w: int, far: bool = False) -> np.ndarray:
+def random_matrices(rng: np.random.Generator, n: int, h: int, w: int,
+                    far: bool = False) -> np.ndarray:
     """Random non-degenerate affine maps around the image centre.
 
     Rotation in [-pi, pi], shear, per-axis zoom (possibly negative = flip) and
@@ -309,10 +312,12 @@ def random_matrices(rng: np.random.Generator, n: int, h: int, w: int, far: bool 
         shear = np.array([[1.0, rng.uniform(-0.5, 0.5)], [0.0, 1.0]])
         if far:
             zoom = rng.uniform(0.5, 6.0, size=2) * rng.choice([-1.0, 1.0], size=2)
-            shift = rng.uniform(-4.0, 4.0, size=2) * np.array([h, w], dtype=float) + rng.uniform(-3, 3, size=2)
+            shift = (rng.uniform(-4.0, 4.0, size=2) * np.array([h, w], dtype=float)
+                     + rng.uniform(-3, 3, size=2))
         else:
             zoom = rng.uniform(0.6, 1.6, size=2)
-            shift = rng.uniform(-0.3, 0.3, size=2) * np.array([h, w], dtype=float) + rng.uniform(-1, 1, size=2)
+            shift = (rng.uniform(-0.3, 0.3, size=2) * np.array([h, w], dtype=float)
+                     + rng.uniform(-1, 1, size=2))
         a = rot @ shear @ np.diag(zoom)
         out[i, :, :2] = a
         out[i, :, 2] = centre - a @ centre + shift

@@ -17,8 +17,8 @@ from PIL import Image
 
 kimage = pytest.importorskip("keras.src.legacy.preprocessing.image")
 
-from fastaug import io as fio  # noqa: E402
-from fastaug import keras as fk  # noqa: E402
+from fastaug import io as fio
+from fastaug import keras as fk
 
 REL_TOL = 1e-3
 MAX_TIE_FRACTION = 0.005

@@ -8,7 +8,7 @@ import pytest
 
 kimage = pytest.importorskip("keras.src.legacy.preprocessing.image")
 
-from fastaug import keras as fk  # noqa: E402
+from fastaug import keras as fk
 
 NAMES = ["ImageDataGenerator", "Iterator", "NumpyArrayIterator", "DirectoryIterator",
          "DataFrameIterator", "apply_affine_transform", "apply_channel_shift",

@@ -13,7 +13,7 @@ import pytest
 
 kimage = pytest.importorskip("keras.src.legacy.preprocessing.image")
 
-from fastaug import keras as fk  # noqa: E402
+from fastaug import keras as fk
 
 
 def _quiet(fn, *a, **k):

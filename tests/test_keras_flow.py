@@ -17,7 +17,7 @@ import pytest
 
 kimage = pytest.importorskip("keras.src.legacy.preprocessing.image")
 
-from fastaug import keras as fk  # noqa: E402
+from fastaug import keras as fk
 
 REL_TOL = 1e-3
 MAX_TIE_FRACTION = 0.005
@@ -58,7 +58,7 @@ def test_seeded_flow_matches_keras(name, zca):
     ki = kg.flow(x, y, batch_size=16, seed=42)
     fi = fg.flow(x, y, batch_size=16, seed=42)
     # Indexing (PyDataset / model.fit path): a whole epoch, then a new one.
-    for epoch in range(2):
+    for _epoch in range(2):
         for b in range(len(ki)):
             kx, ky = _quiet(ki.__getitem__, b)
             fx, fy = fi[b]
@@ -167,8 +167,7 @@ def test_dataset_dtype_is_kept_and_memmap_not_loaded(tmp_path):
     # The caller's arrays are never modified, whatever the options.
     x0 = x.copy()
     g = fk.ImageDataGenerator(rescale=0.5, samplewise_center=True, channel_shift_range=9.0)
-    for b in g.flow(x, y, batch_size=5, seed=1):
-        break
+    next(iter(g.flow(x, y, batch_size=5, seed=1)))
     np.testing.assert_array_equal(x, x0)
 
 

@@ -5,7 +5,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from fastaug.keras import ImageDataGenerator  # noqa: E402
+from fastaug.keras import ImageDataGenerator
 
 
 def test_model_fit_on_flow():

@@ -10,9 +10,9 @@ import pytest
 
 kimage = pytest.importorskip("keras.src.legacy.preprocessing.image")
 
-from fastaug.keras import ImageDataGenerator  # noqa: E402
-from fastaug.keras import _random as _keras_random  # noqa: E402
-from fastaug.keras._spec import spec_of  # noqa: E402
+from fastaug.keras import ImageDataGenerator
+from fastaug.keras import _random as _keras_random
+from fastaug.keras._spec import spec_of
 
 CONFIGS = [
     dict(rotation_range=20, zoom_range=0.2, width_shift_range=0.1, height_shift_range=0.1,

@@ -17,7 +17,7 @@ import pytest
 
 kimage = pytest.importorskip("keras.src.legacy.preprocessing.image")
 
-from fastaug import keras as fk  # noqa: E402
+from fastaug import keras as fk
 
 TOL = 1e-3 * 255
 MAX_BAD_FRACTION = 0.01
@@ -172,7 +172,7 @@ def test_brightness_fixes_keras_on_unit_range_and_channels_first():
     # Keras fails on channels_first images; fastaug works in any layout.
     cfg = dict(brightness_range=(1.5, 1.5), data_format="channels_first")
     xc = np.full((3, 8, 8), 100.0, np.float32)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - whatever Keras raises for this layout
         kimage.ImageDataGenerator(**cfg).apply_transform(xc, {"brightness": 1.5})
     got = fk.ImageDataGenerator(**cfg).apply_transform(xc, {"brightness": 1.5})
     np.testing.assert_allclose(got, 150.0)

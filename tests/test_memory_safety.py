@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _reference import scipy_warp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastaug
-from _reference import scipy_warp
 
 HERE = Path(__file__).parent
 MODES = ("constant", "nearest", "reflect", "wrap", "mirror")

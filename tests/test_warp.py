@@ -47,7 +47,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _reference import (  # noqa: E402
+from _reference import (
     DATA_FORMATS,
     MODES,
     ORDERS,
@@ -372,7 +372,8 @@ def test_reference_scipy_matches_hand_tables(table, mode, order, axis):
     assert np.all(ref == ref[:, :1, :1, :]), "all pixels of one image sample the same point"
     np.testing.assert_allclose(ref[:, 0, 0, 0], tab[mode], rtol=0, atol=1e-9)
     # the from-the-definitions numpy reference agrees as well (ties included)
-    np.testing.assert_allclose(numpy_warp(img, mats, order, mode, C)[:, 0, 0, 0], tab[mode], atol=1e-9)
+    np.testing.assert_allclose(numpy_warp(img, mats, order, mode, C)[:, 0, 0, 0], tab[mode],
+                               atol=1e-9)
 
 
 @pytest.mark.parametrize("kind", ["random", "far", "dyadic"])
@@ -430,7 +431,8 @@ def test_reference_exact_matrices_match_numpy():
                 np.testing.assert_array_equal(f, img[0, :, ::-1])
                 f = scipy_warp(img, flip_matrix(h, w, "vertical"), order, mode, -9.0)[0]
                 np.testing.assert_array_equal(f, img[0, ::-1])
-                np.testing.assert_array_equal(scipy_warp(img, identity_matrix(), order, mode)[0], img[0])
+                np.testing.assert_array_equal(scipy_warp(img, identity_matrix(), order, mode)[0],
+                                              img[0])
 
 
 def test_reference_channels_first_is_transpose():
@@ -470,13 +472,15 @@ def test_mode_hand_tables(table, mode, order, axis, in_dtype):
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("mode", MODES)
 def test_random_matrices_match_scipy(mode, order, in_dtype, out_dtype, data_format):
-    rng = np.random.default_rng(seed_of("random", mode, order, DTYPE_IDS[DTYPE_COMBOS.index((in_dtype, out_dtype))], data_format))
+    dtype_id = DTYPE_IDS[DTYPE_COMBOS.index((in_dtype, out_dtype))]
+    rng = np.random.default_rng(seed_of("random", mode, order, dtype_id, data_format))
     for k, (h, w) in enumerate(SHAPES):
         c = CHANNELS[k % 3]
         # float32 -> uint8 also exercises clipping of out-of-range data
         lo, hi = (-40.0, 300.0) if (in_dtype, out_dtype) == (np.float32, np.uint8) else (0.0, 255.0)
         imgs = make_images(rng, 4, h, w, c, in_dtype, data_format, lo, hi)
-        mats = np.concatenate([random_matrices(rng, 2, h, w), random_matrices(rng, 2, h, w, far=True)])
+        mats = np.concatenate([random_matrices(rng, 2, h, w),
+                               random_matrices(rng, 2, h, w, far=True)])
         cval = float(rng.choice([0.0, 37.6, 255.0, -12.25]))
         got = warp_affine(imgs, mats, order=order, fill_mode=mode, cval=cval, out_dtype=out_dtype,
                           data_format=data_format)
@@ -581,7 +585,8 @@ def test_identity_is_bitwise_copy(mode, order, dtype, data_format):
     for h, w in SHAPES:
         imgs = _exact_images(rng, 3, h, w, 3, dtype, data_format)
         for mats in (identity_matrix(), np.broadcast_to(identity_matrix(), (3, 2, 3)).copy()):
-            got = warp_affine(imgs, mats, order=order, fill_mode=mode, cval=-3.0, data_format=data_format)
+            got = warp_affine(imgs, mats, order=order, fill_mode=mode, cval=-3.0,
+                              data_format=data_format)
             assert bitwise_equal(got, imgs), f"identity not exact for {(h, w)}"
             assert not np.shares_memory(got, imgs), "must return a copy, not the input"
 
@@ -663,7 +668,8 @@ def test_cval_is_rounded_half_up_and_clipped(out_dtype):
                 expected = round_half_up_u8(np.array(cval))
             else:
                 expected = np.float32(cval)
-            assert np.all(got == expected), f"cval={cval} order={order}: got {np.unique(got)} expected {expected}"
+            assert np.all(got == expected), (
+                f"cval={cval} order={order}: got {np.unique(got)} expected {expected}")
 
 
 # =========================================================================== #
@@ -675,7 +681,8 @@ def test_cval_is_rounded_half_up_and_clipped(out_dtype):
 def test_scale_with_float32_out(mode, order, in_dtype):
     rng = np.random.default_rng(seed_of("scale", mode, order, str(in_dtype)))
     imgs = make_images(rng, 3, 31, 17, 3, in_dtype)
-    mats = np.concatenate([random_matrices(rng, 2, 31, 17), random_matrices(rng, 1, 31, 17, far=True)])
+    mats = np.concatenate([random_matrices(rng, 2, 31, 17),
+                           random_matrices(rng, 1, 31, 17, far=True)])
     for scale in (1 / 255, 2.0, -0.5):
         got = warp_affine(imgs, mats, order=order, fill_mode=mode, cval=0.0, out_dtype=np.float32,
                           scale=scale)
@@ -889,7 +896,8 @@ def test_nonfinite_matrices_rejected(bad, where):
     _expect(ValueError, "matrices", lambda: warp_affine(imgs, mats[where[0]]), r"nan|inf|finite")
 
 
-@pytest.mark.parametrize("shape", [(2, 2), (3, 3), (6,), (4, 3, 3), (4, 2, 2), (4, 3, 2), (4, 6), (1, 4, 2, 3)])
+@pytest.mark.parametrize("shape", [(2, 2), (3, 3), (6,), (4, 3, 3), (4, 2, 2), (4, 3, 2), (4, 6),
+                                   (1, 4, 2, 3)])
 def test_wrong_matrix_shape_rejected(shape):
     imgs, _ = _good()
     _expect(ValueError, "matrices", lambda: warp_affine(imgs, np.zeros(shape)))
@@ -916,17 +924,20 @@ def test_image_too_large_for_32_bit_offsets_rejected():
     _expect(ValueError, "images", lambda: warp_affine(huge, identity_matrix()), "2\\*\\*31")
 
 
-@pytest.mark.parametrize("dtype", [np.int16, np.float64, np.int32, np.uint16, np.float16, np.bool_, np.int8])
+@pytest.mark.parametrize("dtype", [np.int16, np.float64, np.int32, np.uint16, np.float16, np.bool_,
+                                   np.int8])
 def test_unsupported_image_dtype_rejected(dtype):
     imgs, mats = _good()
     name = np.dtype(dtype).name
-    _expect(TypeError, "images", lambda: warp_affine(imgs.astype(dtype), mats), name, "uint8", "float32")
+    _expect(TypeError, "images", lambda: warp_affine(imgs.astype(dtype), mats), name, "uint8",
+            "float32")
 
 
 @pytest.mark.parametrize("order", [2, -1, 3])
 def test_bad_order_rejected(order):
     imgs, mats = _good()
-    _expect(ValueError, "order", lambda: warp_affine(imgs, mats, order=order), re.escape(str(order)))
+    _expect(ValueError, "order", lambda: warp_affine(imgs, mats, order=order),
+            re.escape(str(order)))
 
 
 @pytest.mark.parametrize("mode", ["foo", "grid-wrap", "grid-constant", "Reflect", ""])
@@ -943,7 +954,8 @@ def test_bad_data_format_rejected(fmt):
             re.escape(fmt), "channels_last", "channels_first")
 
 
-@pytest.mark.parametrize("shape", [(4, 6, 5, 4), (3, 6, 5, 3), (4, 5, 6, 3), (4, 3, 6, 5), (4, 6, 5)])
+@pytest.mark.parametrize("shape", [(4, 6, 5, 4), (3, 6, 5, 3), (4, 5, 6, 3), (4, 3, 6, 5),
+                                   (4, 6, 5)])
 def test_out_wrong_shape_rejected(shape):
     imgs, mats = _good()
     out = np.zeros(shape, dtype=np.uint8)

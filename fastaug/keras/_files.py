@@ -255,7 +255,8 @@ class DirectoryIterator(_FilesIterator):
         self.directory = directory
         self.classes = classes
         if class_mode not in self.allowed_class_modes:
-            raise ValueError(f"Invalid class_mode: {class_mode}; expected one of: {self.allowed_class_modes}")
+            raise ValueError(f"Invalid class_mode: {class_mode}; expected one of: "
+                             f"{self.allowed_class_modes}")
         self.class_mode = class_mode
         self.dtype = dtype
         directory = os.fspath(directory)
@@ -416,15 +417,17 @@ class DataFrameIterator(_FilesIterator):
                       classes: Any) -> None:
         # Keras's checks, order and messages.
         if self.class_mode not in self.allowed_class_modes:
-            raise ValueError(f"Invalid class_mode: {self.class_mode}; expected one of: {self.allowed_class_modes}")
+            raise ValueError(f"Invalid class_mode: {self.class_mode}; expected one of: "
+                             f"{self.allowed_class_modes}")
         if self.class_mode == "multi_output" and not isinstance(y_col, list):
-            raise TypeError(f'If class_mode="{self.class_mode}", y_col must be a list. Received {type(y_col).__name__}.')
+            raise TypeError(f'If class_mode="{self.class_mode}", y_col must be a list. '
+                            f"Received {type(y_col).__name__}.")
         if not all(isinstance(x, str) for x in df[x_col].tolist()):
             raise TypeError(f"All values in column x_col={x_col} must be strings.")
-        if self.class_mode in {"binary", "sparse"}:
-            if not all(isinstance(x, str) for x in df[y_col].tolist()):
-                raise TypeError(f'If class_mode="{self.class_mode}", y_col="{y_col}" column '
-                                "values must be strings.")
+        if self.class_mode in {"binary", "sparse"} and not all(
+                isinstance(x, str) for x in df[y_col].tolist()):
+            raise TypeError(f'If class_mode="{self.class_mode}", y_col="{y_col}" column '
+                            "values must be strings.")
         if self.class_mode == "binary":
             if classes:
                 classes = set(classes)
@@ -440,7 +443,8 @@ class DataFrameIterator(_FilesIterator):
                 raise TypeError(f'If class_mode="{self.class_mode}", y_col="{y_col}" column '
                                 "values must be type string, list or tuple.")
         if classes and self.class_mode in {"input", "multi_output", "raw", None}:
-            warnings.warn(f'`classes` will be ignored given the class_mode="{self.class_mode}"', stacklevel=4)
+            warnings.warn(f'`classes` will be ignored given the class_mode="{self.class_mode}"',
+                          stacklevel=4)
         if weight_col and not issubclass(df[weight_col].dtype.type, np.number):
             raise TypeError(f"Column weight_col={weight_col} must be numeric.")
 

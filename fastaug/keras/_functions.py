@@ -45,7 +45,8 @@ def rng_of(rng: Any) -> Any:
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         return np.random.RandomState(int(rng))
-    raise TypeError(f"rng must be {_RandomLike}, got {rng!r}")
+    raise TypeError("rng must be None, an int seed, a numpy.random.RandomState or a "
+                    f"numpy.random.Generator, got {rng!r}")
 
 
 def flip_axis(x: Any, axis: int) -> np.ndarray:

@@ -23,7 +23,6 @@ from fastaug.keras._iterators import NumpyArrayIterator
 from fastaug.keras._random import draw_one, params_from_dicts
 from fastaug.keras._spec import spec_of
 from fastaug.warp import FILL_MODES
-from fastaug.whitening import ZCA
 
 __all__ = ["ImageDataGenerator"]
 

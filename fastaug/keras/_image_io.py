@@ -27,7 +27,7 @@ def default_data_format() -> str:
     if keras is not None:
         try:
             return str(keras.config.image_data_format())
-        except Exception:  # noqa: BLE001 - partially imported or Keras 2
+        except Exception:
             pass
     return "channels_last"
 
@@ -38,7 +38,7 @@ def default_floatx() -> str:
     if keras is not None:
         try:
             return str(keras.config.floatx())
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
     return "float32"
 

@@ -193,8 +193,8 @@ class Iterator:
         """The random part of ``self[idx]`` (under the lock); the rest is ``_render``."""
         if idx >= len(self):
             raise ValueError(
-                "Asked to retrieve element {idx}, but the Sequence has length "
-                "{length}".format(idx=idx, length=len(self)))
+                f"Asked to retrieve element {idx}, but the Sequence has length "
+                f"{len(self)}")
         with self.lock:
             self._reseed()
             self.total_batches_seen += 1
@@ -252,7 +252,7 @@ class Iterator:
         n_batches = len(self)
 
         def tasks() -> Any:
-            for e in range(epochs):
+            for _ in range(epochs):
                 for i in range(n_batches):
                     index_array, params = self._draw_item(i)
                     yield lambda a=index_array, p=params: self._render(a, p)
@@ -325,9 +325,7 @@ def _save_batch(batch: np.ndarray, index_array: np.ndarray, data_format: str,
     fmt = pil_format(save_format)
     for i, j in enumerate(index_array):
         img = array_to_img(batch[i], data_format, scale=True)
-        fname = "{prefix}_{index}_{hash}.{format}".format(
-            prefix=save_prefix, index=j, hash=int(rng.integers(10000)),
-            format=save_format)
+        fname = f"{save_prefix}_{j}_{int(rng.integers(10000))}.{save_format}"
         save_atomic(img, os.path.join(save_to_dir, fname), fmt)
 
 
@@ -395,7 +393,7 @@ class NumpyArrayIterator(_DrawRenderIterator):
             dtype = default_floatx()
         np.dtype(dtype)  # a bad dtype fails here, as Keras's asarray(x, dtype) would
         self.dtype = dtype
-        if isinstance(x, tuple) or isinstance(x, list):
+        if isinstance(x, (tuple, list)):
             if not isinstance(x[1], list):
                 x_misc = [np.asarray(x[1])]
             else:
