@@ -28,8 +28,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import numpy as np
 
 import fastaug
-from fastaug import _keras_engine
 from fastaug import keras as fk
+from fastaug.params import AffineParams
 
 CONFIG = dict(rotation_range=30, width_shift_range=0.1, height_shift_range=0.1,
               zoom_range=0.2, shear_range=0.2, horizontal_flip=True, vertical_flip=True)
@@ -53,18 +53,18 @@ def capture_batches(x: np.ndarray, y: np.ndarray):
     """The gathered uint8 batches and matrices one seeded fastaug epoch uses."""
     it = fk.ImageDataGenerator(**CONFIG).flow(x, y, batch_size=BATCH, seed=SEED)
     mats: list[np.ndarray] = []
-    orig = _keras_engine.affine_matrices
+    orig = AffineParams.matrices
 
-    def spy(*args, **kwargs):
-        m = orig(*args, **kwargs)
+    def spy(self, h, w):
+        m = orig(self, h, w)
         mats.append(m)
         return m
 
-    _keras_engine.affine_matrices = spy
+    AffineParams.matrices = spy
     try:
         fastaug_epoch(it)
     finally:
-        _keras_engine.affine_matrices = orig
+        AffineParams.matrices = orig
     batches = [np.ascontiguousarray(x[it.index_array[i * BATCH:(i + 1) * BATCH]])
                for i in range(len(it))]
     return batches, mats
@@ -150,7 +150,7 @@ def main() -> None:
             n = keras_batches(kit, args.keras_batches)
             rates["keras"].append(n / (time.perf_counter() - t))
     med = {k: statistics.median(v) for k, v in rates.items() if v}
-    print(f"threads: {fk.ImageDataGenerator()._num_threads}, images/epoch: {args.images}, "
+    print(f"threads: {fk.ImageDataGenerator().num_threads}, images/epoch: {args.images}, "
           f"batch: {BATCH}, repeats: {args.repeats}")
     for k, v in med.items():
         print(f"{k:>8}: {v:12,.0f} images/s (median; min {min(rates[k]):,.0f}, "
