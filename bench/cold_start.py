@@ -141,7 +141,9 @@ def run_child(kind: str, cache_dir: Path, timeout_s: float) -> Run:
 
 
 def fmt_row(label: str, r: Run) -> str:
-    ms = lambda s: f"{s * 1e3:,.0f}"
+    def ms(s: float) -> str:
+        return f"{s * 1e3:,.0f}"
+
     return (f"| {label} | {ms(r.startup)} | {ms(r.import_numpy)} | {ms(r.import_fastaug)} "
             f"| {ms(r.first_call)} | {ms(r.second_call)} | **{r.total:.2f}** "
             f"| {r.cpu:.2f} | {r.cache_files} |")

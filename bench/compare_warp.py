@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _workloads import (  # noqa: E402
+from _workloads import (
     CONFIGS,
     WORKLOADS,
     Config,
@@ -48,7 +48,7 @@ from _workloads import (  # noqa: E402
 )
 
 # Timing samples, rotation and machine notes are shared with ``fastaug bench``.
-from fastaug._bench import BUSY_LOAD, Contender, machine_info, rotated  # noqa: E402
+from fastaug._bench import BUSY_LOAD, Contender, machine_info, rotated
 
 try:
     import cv2

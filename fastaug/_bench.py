@@ -429,7 +429,7 @@ def blas_info() -> dict[str, Any]:
         cfg = np.show_config(mode="dicts")  # numpy >= 2
         blas = cfg["Build Dependencies"]["blas"]
         info.update(name=blas.get("name", "unknown"), version=blas.get("version"))
-    except Exception:  # noqa: BLE001, S110 - older numpy prints instead: stay "unknown"
+    except Exception:
         pass
     return info
 
@@ -884,7 +884,9 @@ def measure(settings: dict[str, Any], progress: _Progress | None = None) -> dict
             for lib in libraries:
                 if lib in missing:
                     continue
-                progress.show("setting up (data, ZCA fits, imports)", f"{cell.label} {config}: {lib}")
+                progress.show(
+                    "setting up (data, ZCA fits, imports)", f"{cell.label} {config}: {lib}"
+                )
                 try:
                     with warnings.catch_warnings():
                         # "zca_whitening overrides featurewise_center": by design here.
@@ -907,7 +909,9 @@ def measure(settings: dict[str, Any], progress: _Progress | None = None) -> dict
     target = min(0.5, max(0.002, settings["duration"] / (settings["rounds"] * n_cont)))
     for cell in cells:
         for lib, cont in cell.contenders.items():
-            progress.show("warming up (Numba cache, first calls)", f"{cell.label} {cell.config}: {lib}")
+            progress.show(
+                "warming up (Numba cache, first calls)", f"{cell.label} {cell.config}: {lib}"
+            )
             cont.calibrate(target)
     setup_s = time.perf_counter() - wall0
 

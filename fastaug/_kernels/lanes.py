@@ -164,7 +164,8 @@ def coords4(typingctx, ry, rx, jf, m1, m4, wc, c, offs, w00, w01, w10, w11, k):
     """Bilinear taps of four consecutive output pixels, columns ``jf .. jf+3``.
 
     Each lane is the scalar kernel's (and scipy's) arithmetic: ``ry + j*m1`` and
-    ``rx + j*m4`` in double (``ry``, ``rx``: the row's bases), truncated (floor, the taps being inside),
+    ``rx + j*m4`` in double (``ry``, ``rx``: the row's bases), truncated (floor, the
+    taps being inside),
     the fractions rounded to float32, then the four weights. Stores the element
     offset ``yi*wc + xi*c`` (int32) and the weights at ``[k, k+4)`` of ``offs`` and
     ``w00 .. w11``. LLVM vectorised the scalar loop too, but behind a six-array

@@ -181,19 +181,19 @@ def _axis_span(a, b, inv_b, lim, lo, hi):
     correctness.
     """
     if b > 0.0:
-        l = -a * inv_b
-        u = (lim - a) * inv_b + 1.0
+        lo_est = -a * inv_b
+        hi_est = (lim - a) * inv_b + 1.0
     elif b < 0.0:
-        l = (lim - a) * inv_b
-        u = -a * inv_b + 1.0
+        lo_est = (lim - a) * inv_b
+        hi_est = -a * inv_b + 1.0
     else:
         if a >= 0.0 and a <= lim:
             return lo, hi
         return lo, lo
-    if l > lo:
-        lo = l
-    if u < hi:
-        hi = u
+    if lo_est > lo:
+        lo = lo_est
+    if hi_est < hi:
+        hi = hi_est
     return lo, hi
 
 
