@@ -82,13 +82,6 @@ def is_float_range(r: Any) -> bool:
     return False
 
 
-def _uniform(low: float, high: float, u: np.ndarray) -> np.ndarray:
-    # numpy's legacy uniform is ``low + (high - low) * next_double()`` in double.
-    low = float(low)
-    high = float(high)
-    return low + (high - low) * u
-
-
 def draw_one(gen: KerasSpec, img_shape: tuple[int, ...],
              rs: np.random.RandomState) -> dict[str, Any]:
     """A literal port of Keras's ``get_random_transform`` on the local state ``rs``."""
@@ -170,52 +163,49 @@ def draw_batch(gen: KerasSpec, n: int, img_shape: tuple[int, ...],
     if not fast:
         return params_from_dicts([draw_one(gen, img_shape, rs) for _ in range(n)])
 
-    img_row_axis = gen.row_axis - 1
-    img_col_axis = gen.col_axis - 1
     rot = bool(gen.rotation_range)
     zoom = not (gen.zoom_range[0] == 1 and gen.zoom_range[1] == 1)
     shear = bool(gen.shear_range)
     cshift = gen.channel_shift_range != 0
     bright = gen.brightness_range is not None
-    k = rot + bool(hs) + bool(ws) + shear + 2 * zoom + 2 + cshift + bright
-    u = rs.random_sample((n, k))
-    zeros = np.zeros(n)
-    col = 0
-
-    def take() -> np.ndarray:
-        nonlocal col
-        c = u[:, col]
-        col += 1
-        return c
-
-    theta = _uniform(-gen.rotation_range, gen.rotation_range, take()) if rot else zeros
+    # Keras's draw order; each used column maps one uniform to [low, high) as
+    # numpy's legacy uniform does, low + (high - low) * u, all columns in one op.
+    cols: list[tuple[str, float, float]] = []
+    if rot:
+        cols.append(("theta", -gen.rotation_range, gen.rotation_range))
     if hs:
-        tx = _uniform(-hs, hs, take())
-        if float(hs) < 1:  # Keras: np.max(range) < 1; hs is a scalar here
-            tx *= img_shape[img_row_axis]
-    else:
-        tx = zeros
+        cols.append(("tx", -hs, hs))
     if ws:
-        ty = _uniform(-ws, ws, take())
-        if float(ws) < 1:
-            ty *= img_shape[img_col_axis]
-    else:
-        ty = zeros
-    sh = _uniform(-gen.shear_range, gen.shear_range, take()) if shear else zeros
+        cols.append(("ty", -ws, ws))
+    if shear:
+        cols.append(("shear", -gen.shear_range, gen.shear_range))
     if zoom:
-        zx = _uniform(gen.zoom_range[0], gen.zoom_range[1], take())
-        zy = _uniform(gen.zoom_range[0], gen.zoom_range[1], take())
-    else:
-        zx = zy = np.ones(n)
-    fh = (take() < 0.5) & bool(gen.horizontal_flip)
-    fv = (take() < 0.5) & bool(gen.vertical_flip)
-    cs = (_uniform(-gen.channel_shift_range, gen.channel_shift_range, take())
-          if cshift else None)
-    br = (_uniform(gen.brightness_range[0], gen.brightness_range[1], take())
-          if bright else None)
-    return AffineParams(theta=theta, tx=tx, ty=ty, shear=sh, zx=zx, zy=zy,
-                        flip_horizontal=fh, flip_vertical=fv, channel_shift=cs,
-                        brightness=br)
+        cols += [("zx", *gen.zoom_range), ("zy", *gen.zoom_range)]
+    cols += [("fh", 0.0, 1.0), ("fv", 0.0, 1.0)]  # coins: compared with 0.5 raw
+    if cshift:
+        cols.append(("cs", -gen.channel_shift_range, gen.channel_shift_range))
+    if bright:
+        cols.append(("br", *gen.brightness_range))
+    u = rs.random_sample((n, len(cols)))
+    low = np.array([float(c[1]) for c in cols])
+    high = np.array([float(c[2]) for c in cols])
+    vals = (low + (high - low) * u).T.copy()  # one contiguous row per parameter
+    got = {name: vals[i] for i, (name, _, _) in enumerate(cols)}
+    zeros = np.zeros(n)
+    tx = got.get("tx", zeros)
+    if hs and float(hs) < 1:  # Keras: np.max(range) < 1; hs is a scalar here
+        tx *= img_shape[gen.row_axis - 1]
+    ty = got.get("ty", zeros)
+    if ws and float(ws) < 1:
+        ty *= img_shape[gen.col_axis - 1]
+    ones = np.ones(n)
+    nc = len(cols) - cshift - bright
+    return AffineParams(theta=got.get("theta", zeros), tx=tx, ty=ty,
+                        shear=got.get("shear", zeros), zx=got.get("zx", ones),
+                        zy=got.get("zy", ones),
+                        flip_horizontal=(u[:, nc - 2] < 0.5) & bool(gen.horizontal_flip),
+                        flip_vertical=(u[:, nc - 1] < 0.5) & bool(gen.vertical_flip),
+                        channel_shift=got.get("cs"), brightness=got.get("br"))
 
 
 def params_to_dicts(params: AffineParams) -> list[dict[str, Any]]:
