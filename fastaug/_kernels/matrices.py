@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from ._jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def keras_matrices(theta, tx, ty, shear, zx, zy, fh, fv, h, w, out):
     """Fill ``out`` (N, 2, 3) from per-image arrays (degrees, pixels, 0/1 flips)."""
     ox = h / 2.0 - 0.5

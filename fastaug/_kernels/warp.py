@@ -14,17 +14,22 @@ from the scalar loops; bit-identical to them). The kernels are serial and
 release the GIL: callers parallelise over images with their own threads (see
 ``fastaug/_pool.py`` for why not ``parallel=True``).
 
-Numba's cache is keyed to this file: after editing ``lanes.py`` touch this one,
-or the cached kernels keep the old intrinsics.
+Numba's cache is keyed to this file, not to ``lanes.py``: ``LANES_DIGEST`` below
+is a digest of ``lanes.py`` that the suite checks, so editing ``lanes.py`` means
+editing this file too, which is what makes Numba drop the cached kernels.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import overload
 
+from ._jit import kernel
 from .lanes import blend4, border4, border4_nearest, coords4, copy4, offsets4, select
+
+# sha256 of lanes.py, first 16 hex digits (see the module docstring and _jit.py).
+LANES_DIGEST = "7c1060f95949c096"
 
 # Fill modes, in the order of fastaug.warp.FILL_MODES.
 CONSTANT = 0
@@ -48,7 +53,7 @@ def _load_overload(src, i, lut):
     return lambda src, i, lut: np.float32(src[i])
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _map_exact(x: float, n: int, mode: int) -> float:
     """Bring an out-of-range coordinate into the image as scipy.ndimage does.
 
@@ -108,7 +113,7 @@ def _map_exact(x: float, n: int, mode: int) -> float:
     return x
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _map_coordinate(x: float, n: int, mode: int) -> float:
     """``_map_exact`` without branches on the position for the common cases.
 
@@ -144,7 +149,7 @@ def _map_coordinate(x: float, n: int, mode: int) -> float:
     return select(x < 0.0, below, select(x > last, above, x))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _tap(i: int, n: int, mode: int) -> int:
     """Index of a filter tap that fell one step outside [0, n-1] after mapping.
 
@@ -160,7 +165,7 @@ def _tap(i: int, n: int, mode: int) -> int:
     return select(i < 0, low, select(i >= n, high, i))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _coord(base, j, m):
     """The sample coordinate of output column ``j`` on a row: ``base + j*m``.
 
@@ -171,7 +176,7 @@ def _coord(base, j, m):
     return base + float(j) * m
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _axis_span(a, b, inv_b, lim, lo, hi):
     """Narrow ``[lo, hi)`` towards the j with ``0 <= a + b*j <= lim`` (float estimate).
 
@@ -197,7 +202,7 @@ def _axis_span(a, b, inv_b, lim, lo, hi):
     return lo, hi
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _inside_span(ybase, m1, xbase, m4, inv1, inv4, ow, ylim, xlim, strict):
     """The output columns ``[j0, j1)`` of a row whose samples need no mode logic.
 
@@ -226,14 +231,14 @@ def _inside_span(ybase, m1, xbase, m4, inv1, inv4, ow, ylim, xlim, strict):
     return j0, j1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _is_inside(y, x, ylim, xlim, strict):
     if strict:
         return y >= 0.0 and x >= 0.0 and y < ylim and x < xlim
     return y >= 0.0 and x >= 0.0 and y <= ylim and x <= xlim
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _clear_of_last_pixel(ybase, m1, xbase, m4, j0, j1, h, w):
     """Whether no bilinear pixel in columns ``[j0, j1)`` taps the image's last pixel.
 
@@ -250,7 +255,7 @@ def _clear_of_last_pixel(ybase, m1, xbase, m4, j0, j1, h, w):
     return max(ya, yb) < h - 2 or max(xa, xb) < w - 2
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _clamp_mapped(v, n):
     """A mapped coordinate limited to ``[-1, n]`` (NaN to -1, which reads as cval).
 
@@ -262,7 +267,7 @@ def _clamp_mapped(v, n):
     return select(v >= -1.0, select(v <= float(n), v, float(n)), -1.0)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(inline="always")
 def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                  bright_on, lo, hi, order, mode, cval, scale, to_uint8):
     """Warp source images ``index[n0:n1]`` of ``src`` into ``dst[n0:n1]`` (flat, NHWC).
@@ -550,56 +555,56 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
 # start pays for one (a few seconds), not for all eight.
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def warp_c1_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                     bright_on, lo, hi, mode, cval, scale, to_uint8):
     _warp_images(src, index, dst, n0, n1, h, w, 1, oh, ow, mats, shifts, shift_on, brights,
                  bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def warp_c1_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                    bright_on, lo, hi, mode, cval, scale, to_uint8):
     _warp_images(src, index, dst, n0, n1, h, w, 1, oh, ow, mats, shifts, shift_on, brights,
                  bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def warp_c3_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                     bright_on, lo, hi, mode, cval, scale, to_uint8):
     _warp_images(src, index, dst, n0, n1, h, w, 3, oh, ow, mats, shifts, shift_on, brights,
                  bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def warp_c3_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                    bright_on, lo, hi, mode, cval, scale, to_uint8):
     _warp_images(src, index, dst, n0, n1, h, w, 3, oh, ow, mats, shifts, shift_on, brights,
                  bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def warp_c4_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                     bright_on, lo, hi, mode, cval, scale, to_uint8):
     _warp_images(src, index, dst, n0, n1, h, w, 4, oh, ow, mats, shifts, shift_on, brights,
                  bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def warp_c4_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                    bright_on, lo, hi, mode, cval, scale, to_uint8):
     _warp_images(src, index, dst, n0, n1, h, w, 4, oh, ow, mats, shifts, shift_on, brights,
                  bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def warp_cn_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                     bright_on, lo, hi, mode, cval, scale, to_uint8):
     _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                  bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def warp_cn_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
                    bright_on, lo, hi, mode, cval, scale, to_uint8):
     _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
