@@ -38,18 +38,34 @@ A stream owns its threads (never daemon threads left to die with the process).
 :meth:`Stream.close`, leaving a ``with`` block, exhausting the stream, an exception
 (a worker's or ``KeyboardInterrupt`` in the consumer) and garbage collection all
 cancel the pending tasks, let running ones finish and join the threads, waiting at
-most ``join_timeout`` seconds so a finalizer never blocks forever.
+most ``join_timeout`` seconds in all so a finalizer never blocks forever.
+
+Ctrl-C: the consumer waits in slices of 0.1 s, so ``KeyboardInterrupt`` is raised
+there within about 0.1 s of the signal (or as soon as the consumer's own
+Python-level work lets the interpreter run the handler), then the stream closes
+as above. A task still running after ``join_timeout`` (a stuck producer) is left
+to finish on its own: its thread is a daemon thread, so it never keeps the
+process alive, and nothing waits for its result. The process can therefore exit
+within ``join_timeout`` plus interpreter shutdown after Ctrl-C.
+
+Threads and processes: one stream may be read from several threads (each
+``next`` hands out one whole batch, in order, under a lock). A stream with
+worker threads must be used in the process that created it: after
+``os.fork()`` the child has no worker threads, and ``next`` raises
+``RuntimeError`` instead of waiting forever.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import queue
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as _FutureTimeout
 from typing import Any
 
@@ -65,16 +81,21 @@ _WAIT_SLICE = 0.1
 
 
 class _Pool:
-    """A fixed set of worker threads fed from one queue, joinable with a timeout.
+    """A fixed set of worker threads fed from one queue, joinable with a deadline.
 
     ``concurrent.futures.ThreadPoolExecutor.shutdown`` cannot time out, and a
-    finalizer that may run at garbage collection must never block forever.
+    finalizer that may run at garbage collection must never block forever. The
+    threads are daemon threads only so that one stuck in a task that never
+    returns cannot keep the process alive after Ctrl-C: every close still joins
+    them (up to the stream's ``join_timeout``), and only a task that outlives
+    that is left behind.
     """
 
     def __init__(self, workers: int, name: str) -> None:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.threads = [threading.Thread(target=self._work, args=(self._queue,),
-                                         name=f"{name}-{i}") for i in range(workers)]
+                                         name=f"{name}-{i}", daemon=True)
+                        for i in range(workers)]
         for t in self.threads:
             t.start()
 
@@ -108,9 +129,14 @@ class _Pool:
         for _ in self.threads:
             self._queue.put(None)
         me = threading.current_thread()
+        deadline = None if timeout is None else time.monotonic() + timeout
         for t in self.threads:
-            if t is not me:
-                t.join(timeout)
+            if t is me:
+                continue
+            if deadline is None:
+                t.join()
+            else:
+                t.join(max(0.0, deadline - time.monotonic()))
 
 
 _live: weakref.WeakSet[_State] = weakref.WeakSet()
@@ -221,6 +247,10 @@ class Stream(Iterator[Any]):
         self._exhausted = False
         self._state = _State(workers, depth, join_timeout)
         self._finalizer = weakref.finalize(self, self._state.close)
+        # One consumer at a time: readers on several threads each get whole,
+        # distinct batches, in order of arrival.
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None:
@@ -267,6 +297,10 @@ class Stream(Iterator[Any]):
             state.pending.append(state.pool.submit(task))
 
     def __next__(self) -> Any:
+        with self._lock:
+            return self._next()
+
+    def _next(self) -> Any:
         state = self._state
         if state.closed:
             raise StopIteration
@@ -276,6 +310,13 @@ class Stream(Iterator[Any]):
             except BaseException:  # StopIteration included: the stream is done
                 self.close()
                 raise
+        if os.getpid() != self._pid:
+            # The worker threads stayed in the parent: waiting here would hang.
+            raise RuntimeError(
+                f"this Stream was created in process {self._pid} and is used in process "
+                f"{os.getpid()} (a child made by os.fork): its worker threads exist only in "
+                "the parent. Create the stream (or call prefetch()/batches()) in the child, "
+                "or use prefetch=0 / depth=0 before forking.")
         try:
             self._fill()
             if not state.pending:
@@ -288,7 +329,11 @@ class Stream(Iterator[Any]):
                     break
                 except _FutureTimeout:
                     continue
-            state.pending.popleft()
+                except CancelledError:
+                    # close() from another thread cancelled it: the stream is over.
+                    raise StopIteration from None
+            if state.pending and state.pending[0] is fut:
+                state.pending.popleft()
             # Refill now, so the workers start on the next batch while the
             # consumer works on this one.
             self._fill()

@@ -1,0 +1,169 @@
+"""Streams under Ctrl-C, several reader threads and os.fork (issue #14 items 3 and 5).
+
+On the old stream a Ctrl-C with a slow producer waited for the running task
+(15-43 s) and with a stuck producer never exited; four threads reading one
+stream duplicated and lost batches and raised IndexError; a stream used in a
+forked child hung forever.
+
+The Ctrl-C tests bound the time from SIGINT to process exit by the stream's
+``join_timeout`` plus 1 s, as the docs promise. This is a liveness bound, not a
+speed measurement: the work in that window is one join with a deadline and
+interpreter shutdown, and the old code took 15 s to forever.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from fastaug.stream import Stream
+
+JOIN_TIMEOUT = 1.0
+
+CHILD = textwrap.dedent(
+    """
+    import sys, threading, time
+    import numpy as np
+    from fastaug.stream import Stream
+    mode = sys.argv[1]
+    never = threading.Event()
+
+    def task(i):
+        if mode == "stuck" and i >= 1:
+            never.wait()            # a producer that never returns
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 30.0:   # a slow producer: 30 s per batch
+            np.sqrt(np.arange(1000.0))
+        return i
+
+    s = Stream((lambda i=i: task(i) for i in range(100)), workers=2, depth=2,
+               join_timeout=%r)
+    print("ready", flush=True)
+    for b in s:
+        pass
+    """
+) % JOIN_TIMEOUT
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("mode", ["slow", "stuck"])
+def test_ctrl_c_exits_within_join_timeout(mode):
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, mode], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.5)  # the workers are inside their tasks, the consumer waits
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        elapsed = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = proc.stderr.read()
+    assert "KeyboardInterrupt" in err
+    assert proc.returncode != 0
+    assert elapsed <= JOIN_TIMEOUT + 1.0, f"exit took {elapsed:.1f} s after SIGINT"
+
+
+def test_many_reader_threads_get_each_batch_once():
+    n = 300
+    s = Stream((lambda i=i: i for i in range(n)), workers=2, depth=4, length=n)
+    seen: list[list[int]] = [[] for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def read(j: int) -> None:
+        try:
+            for v in s:
+                seen[j].append(v)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read, args=(j,)) for j in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    got = sorted(v for part in seen for v in part)
+    assert got == list(range(n))
+    # Each reader sees its batches in stream order.
+    for part in seen:
+        assert part == sorted(part)
+    assert s.closed
+
+
+def test_close_from_another_thread_ends_a_waiting_reader():
+    release = threading.Event()
+
+    def task(i):
+        if i == 1:
+            release.wait(10)
+        return i
+
+    s = Stream((lambda i=i: task(i) for i in range(10)), workers=1, depth=2,
+               join_timeout=5)
+    assert next(s) == 0
+    out: list[object] = []
+
+    def read() -> None:
+        try:
+            out.append(next(s))
+        except StopIteration:
+            out.append("stop")
+
+    t = threading.Thread(target=read)
+    t.start()
+    time.sleep(0.2)
+    closer = threading.Thread(target=s.close)
+    closer.start()
+    time.sleep(0.2)
+    release.set()
+    closer.join(10)
+    t.join(10)
+    # The running task was not cancelled: the waiting reader either gets it or
+    # learns the stream is over, and never an IndexError.
+    assert out in ([1], ["stop"])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_stream_used_after_fork_raises_in_child():
+    s = Stream((lambda i=i: i for i in range(100)), workers=1, depth=2)
+    assert next(s) == 0
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 3
+        try:
+            next(s)
+            code = 1
+        except RuntimeError as exc:
+            code = 0 if "fork" in str(exc) else 2
+        finally:
+            os.write(w, bytes([code]))
+            os._exit(0)
+    os.close(w)
+    deadline = time.monotonic() + 20
+    while True:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the child hung on a stream made before fork")
+        time.sleep(0.05)
+    code = os.read(r, 1)
+    os.close(r)
+    assert code == bytes([0])
+    # The parent's stream is untouched.
+    assert next(s) == 1
+    s.close()
