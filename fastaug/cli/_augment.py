@@ -10,16 +10,25 @@ k-th input); a name already present in the folder is never overwritten. Each
 file is written to a temporary name and renamed, so an interrupted run leaves
 no half-written image.
 
+Pictures keep their bit depth: single-channel 16-bit PNG/TIFF, 32-bit integer
+and float TIFF pictures are augmented in float32 and written back at their own
+depth, and a ``--format`` that cannot store that depth is an error (exit 2)
+rather than a clipped or black copy.
+
 The output folder is created when its parent exists (like ``mkdir``, not
 ``mkdir -p``: a typo in a parent path is an error, not a new tree). A missing
-or unreadable input, an unknown format, or an output folder that is missing
-(with its parent), not a folder, or not writable exits with status 2 and a
-message naming the path; every input is checked before anything is written.
+or unreadable input (a decompression bomb included), an unknown format, an
+output folder that is missing (with its parent), not a folder, or not
+writable, a prefix that is not a plain file-name fragment (it could write
+outside the folder) or a negative seed exits with
+status 2 and a one-line message naming the path or option; every input is
+checked before anything is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 from collections.abc import Sequence
@@ -95,8 +104,29 @@ def _check_out_dir(out: str) -> None:
         raise CLIError(f"output folder is not writable: {out}")
 
 
-def _open_image(path: str) -> Any:
-    """The decoded picture as a uint8 (H, W, C) array: L, RGB or RGBA kept."""
+# Pillow modes kept at their depth: (numpy dtype, description, formats that store it).
+_DEEP_MODES = {
+    "I;16": (np.uint16, "16-bit", ("PNG", "TIFF")),
+    "I;16L": (np.uint16, "16-bit", ("PNG", "TIFF")),
+    "I;16B": (np.uint16, "16-bit", ("PNG", "TIFF")),
+    "I;16N": (np.uint16, "16-bit", ("PNG", "TIFF")),
+    "I": (np.int32, "32-bit integer", ("TIFF",)),
+    "F": (np.float32, "32-bit float", ("TIFF",)),
+}
+# float32 holds every integer up to 2**24 exactly: the warp runs in float32.
+_EXACT_INT = 2**24
+
+
+def _open_image(path: str, fmt: str | None = None) -> np.ndarray:
+    """The decoded picture as an (H, W, C) array at its own bit depth.
+
+    8-bit pictures come back as uint8 L, RGB or RGBA. Single-channel 16-bit,
+    32-bit integer and float pictures keep their values (uint16, int32,
+    float32); when ``fmt`` (Pillow's format name) cannot store that depth, or
+    the values cannot be processed exactly, this is an error rather than a
+    silently clipped or blackened copy. (Pillow itself reduces 16-bit RGB PNGs
+    to 8 bits per channel when it decodes them, scaling, not clipping.)
+    """
     from PIL import Image
 
     if not os.path.exists(path):
@@ -106,13 +136,38 @@ def _open_image(path: str) -> Any:
     try:
         with Image.open(path) as img:
             img.load()
-            has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-            mode = "RGBA" if has_alpha else ("L" if img.mode in ("1", "L", "I;16", "I")
-                                             else "RGB")
-            arr = np.asarray(img.convert(mode) if img.mode != mode else img)
-    except (OSError, ValueError, SyntaxError) as exc:
+            if img.mode in _DEEP_MODES:
+                dtype, what, formats = _DEEP_MODES[img.mode]
+                arr = np.asarray(img).astype(dtype)  # native byte order
+            else:
+                has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+                mode = "RGBA" if has_alpha else ("L" if img.mode in ("1", "L") else "RGB")
+                arr = np.asarray(img.convert(mode) if img.mode != mode else img)
+                what, formats = "8-bit", None
+    except Image.DecompressionBombError as exc:
         raise CLIError(f"cannot read input image {path}: {exc}") from exc
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CLIError(f"cannot read input image {path}: {reason}") from exc
+    if formats is not None:
+        if fmt is not None and fmt not in formats:
+            raise CLIError(f"input image {path} is {what} ({img.mode}); --format "
+                           f"{fmt.lower()} cannot store it without losing values: use "
+                           + " or ".join(f"--format {f.lower()}" for f in formats))
+        if arr.dtype == np.int32 and np.abs(arr).max(initial=0) > _EXACT_INT:
+            raise CLIError(f"input image {path} is {what} with values beyond +-2**24, "
+                           "which the float32 warp cannot keep exactly")
+        if arr.dtype == np.float32 and not np.isfinite(arr).all():
+            raise CLIError(f"input image {path} has NaN or infinite pixel values")
     return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+def _to_file_dtype(batch: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Round and clip augmented float pixels back to the input's own type."""
+    if dtype == np.float32:
+        return batch.astype(np.float32)
+    info = np.iinfo(dtype)
+    return np.clip(np.rint(batch), info.min, info.max).astype(dtype)
 
 
 def augment_images(images: Sequence[str], count: int, out: str, generator: Any,
@@ -166,8 +221,16 @@ def augment_images(images: Sequence[str], count: int, out: str, generator: Any,
         fmt = pil_format(save_format)
     except ValueError as exc:
         raise CLIError(str(exc).replace("save_format", "--format")) from exc
+    if not isinstance(prefix, str) or any(ch in prefix for ch in ("/", "\\", "\0", os.sep)):
+        # Names are joined to ``out``: a separator ("../x", an absolute path)
+        # would write outside it.
+        raise CLIError(f"--prefix must be a plain file-name fragment (no path separators), "
+                       f"got {prefix!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or not 0 <= seed < 2**32):
+        raise CLIError(f"--seed must be an integer in [0, 2**32), got {seed!r}")
     for path in images:  # fail before writing anything
-        _open_image(path)
+        _open_image(path, fmt)
     _check_out_dir(out)
     names_rng = np.random.default_rng()
     taken = set(os.listdir(out))
@@ -176,18 +239,24 @@ def augment_images(images: Sequence[str], count: int, out: str, generator: Any,
     if progress is not None:
         _progress(0, total, progress)
     for k, path in enumerate(images):
-        x = _open_image(path)
+        x = _open_image(path, fmt)
+        file_dtype = x.dtype
+        gen = generator
+        if file_dtype != np.uint8:
+            # Deeper pictures are warped in float32, exact for their values.
+            x = x.astype(np.float32)
+            gen = copy.copy(generator)
+            gen.dtype = "float32"
         chunk = int(max(1, min(count, 32, _MAX_CHUNK_BYTES // max(x.nbytes, 1))))
         # One independent stream per input, so inputs never share parameters.
         img_seed = (None if seed is None else
                     int(np.random.SeedSequence([seed, k]).generate_state(1)[0]))
-        it = generator.flow(np.broadcast_to(x, (chunk,) + x.shape).copy(),
+        it = gen.flow(np.broadcast_to(x, (chunk,) + x.shape).copy(),
                             batch_size=chunk, shuffle=False, seed=img_seed)
         done = 0
         while done < count:
             batch = np.asarray(next(it))[: count - done]
-            if batch.dtype != np.uint8:
-                batch = np.clip(np.rint(batch), 0, 255).astype(np.uint8)
+            batch = _to_file_dtype(batch, file_dtype)
             for arr in batch:
                 index = k * count + done
                 while True:

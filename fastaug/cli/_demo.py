@@ -10,8 +10,11 @@ from typing import Any
 import numpy as np
 
 from fastaug import _pool
+from fastaug._validate import check_int
 
 __all__ = ["add_parser", "demo", "run", "test_card"]
+
+_MIN_DRAWN = 32  # the smallest card drawn directly (smaller ones are shrunk from it)
 
 
 def test_card(size: int = 224) -> np.ndarray:
@@ -25,9 +28,16 @@ def test_card(size: int = 224) -> np.ndarray:
     >>> from fastaug.cli import test_card
     >>> test_card(64).shape
     (64, 64, 3)
+    >>> test_card(1).shape
+    (1, 1, 3)
     """
     from PIL import Image, ImageDraw
 
+    size = check_int("size", size, low=1)
+    if size < _MIN_DRAWN:
+        # Seven bars and a label need some pixels: draw larger, then shrink.
+        small = Image.fromarray(test_card(_MIN_DRAWN)).resize((size, size), Image.BOX)
+        return np.asarray(small, dtype=np.uint8)
     s = size
     img = Image.new("RGB", (s, s), (32, 32, 40))
     d = ImageDraw.Draw(img)
@@ -154,4 +164,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for name in ("size", "count", "batch"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
     return demo(args.out, args.size, args.count, args.seed, args.batch)
