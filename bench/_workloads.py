@@ -33,12 +33,12 @@ from fastaug._bench import (
     CV2_BORDERS,
     SEED,
     cv2_loop,
+    draw_matrices,
     flip_matrices,
     keras_matrices,
     make_images,
     scipy_loop,
     to_cv2_matrix,
-    usable_cores,
 )
 
 __all__ = [
@@ -56,7 +56,6 @@ __all__ = [
     "matrices_for",
     "scipy_runner",
     "to_cv2_matrix",
-    "usable_cores",
 ]
 
 @dataclass(frozen=True)
@@ -123,9 +122,7 @@ CONFIGS: dict[str, Config] = {
 
 def matrices_for(workload: Workload, config: Config, seed: int = SEED) -> np.ndarray:
     """The matrices a (workload, config) cell uses, identical for every contender."""
-    if config.flips_only:
-        return flip_matrices(workload.n, workload.h, workload.w, seed)
-    return keras_matrices(workload.n, workload.h, workload.w, seed)
+    return draw_matrices(workload.n, workload.h, workload.w, config.flips_only, seed)
 
 
 def fastaug_runner(images: np.ndarray, mats: np.ndarray, config: Config,

@@ -42,8 +42,9 @@ from _workloads import (
     make_images,
     matrices_for,
     scipy_runner,
-    usable_cores,
 )
+
+from fastaug._pool import cpu_count
 
 # A call slower than this (scipy at 224x224: ~0.3 s a batch) gets a fixed few
 # rounds instead of pytest-benchmark's calibration, to keep a full run ~2 min.
@@ -90,8 +91,8 @@ def run_benchmark(benchmark, run, workload: str, config: str, images: int) -> No
 @workloads
 def test_fastaug(benchmark, workload: str, config: str, threads: int) -> None:
     """One ``warp_affine`` call on the whole batch."""
-    if threads > usable_cores():
-        pytest.skip(f"{threads} threads but only {usable_cores()} usable cores")
+    if threads > cpu_count():
+        pytest.skip(f"{threads} threads but only {cpu_count()} usable cores")
     images, mats = case(workload, config)
     run, _ = fastaug_runner(images, mats, CONFIGS[config], threads)
     run_benchmark(benchmark, run, workload, config, len(images))

@@ -44,11 +44,11 @@ from _workloads import (
     make_images,
     matrices_for,
     scipy_runner,
-    usable_cores,
 )
 
 # Timing samples, rotation and machine notes are shared with ``fastaug bench``.
 from fastaug._bench import BUSY_LOAD, Contender, machine_info, rotated
+from fastaug._pool import cpu_count
 
 try:
     import cv2
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         if num == "fastaug-2t" and busy:
             note += " (machine busy: two threads compete with other work, not conclusive)"
         print(f"{verdict} {what}: {got:.2f}{note}")
-    if usable_cores() < 2:
+    if cpu_count() < 2:
         print("NOTE: fewer than 2 usable cores: the 2-thread numbers mean nothing here")
     return 1 if failed_agreement else 0
 

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from fastaug import _bench, cli
+from fastaug import cli
+from fastaug._bench import _command, _libraries, _machine, _measure, _optional
 
 pytest.importorskip("scipy")
 TINY = ["--sizes", "8x8x3", "--batch", "4", "--rounds", "1", "--duration", "0.2",
@@ -75,14 +76,14 @@ def test_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_missing_competitor_is_skipped_with_a_note(capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    real = _bench._import_module
+    real = _optional.import_module
 
     def fake(name: str, *a: object) -> object:
         if name.split(".")[0] in ("cv2", "torch", "torchvision"):
             raise ImportError(f"No module named {name!r}")
         return real(name, *a)
 
-    monkeypatch.setattr(_bench, "_import_module", fake)
+    monkeypatch.setattr(_optional, "import_module", fake)
     code, out, _ = _run(capsys, "--competitors", "cv2,torchvision,scipy")
     assert code == 0
     libs = {r[3] for r in _table_rows(out)[2:]}
@@ -103,7 +104,7 @@ def test_missing_competitor_is_skipped_with_a_note(capsys: pytest.CaptureFixture
 def test_zca_without_a_dxd_matrix_is_a_cell_skip(capsys: pytest.CaptureFixture[str],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     # 8x8x3 is d = 192: lower the limit so the large-image path runs on tiny data.
-    monkeypatch.setattr(_bench, "MAX_ZCA_D", 100)
+    monkeypatch.setattr(_libraries, "MAX_ZCA_D", 100)
     code = cli.main(["bench", "--sizes", "8x8x3", "--batch", "4", "--rounds", "1",
                      "--duration", "0.1", "--configs", "zca", "--competitors", "scipy",
                      "--json", "--no-progress", "--quick"])
@@ -129,7 +130,7 @@ def test_progress_rewrites_one_line_on_a_terminal(monkeypatch: pytest.MonkeyPatc
 
     fake = Tty()
     monkeypatch.setattr(sys, "stderr", fake)
-    p = _bench._Progress(True)
+    p = _measure.Progress(True)
     p.show("round 1/2", "32x32x3 geometric: keras")
     p.show("round 1/2", "cv2")
     p.done()
@@ -153,8 +154,8 @@ def test_bad_options_error_clearly(capsys: pytest.CaptureFixture[str],
                                    monkeypatch: pytest.MonkeyPatch,
                                    opts: list[str], message: str | None) -> None:
     if message is None:
-        settings = _bench._validate(
-            _bench.add_arguments(__import__("argparse").ArgumentParser()).parse_args(opts))
+        settings = _command._validate(
+            _command.add_arguments(__import__("argparse").ArgumentParser()).parse_args(opts))
         assert settings["sizes"] == [(32, 32, 1)]
         return
     with pytest.raises(SystemExit) as exc:
@@ -166,15 +167,15 @@ def test_bad_options_error_clearly(capsys: pytest.CaptureFixture[str],
 
 def test_plot_without_matplotlib_errors_before_running(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    real = _bench._import_module
+    real = _optional.import_module
 
     def fake(name: str, *a: object) -> object:
         if name.startswith("matplotlib"):
             raise ImportError("No module named 'matplotlib'")
         return real(name, *a)
 
-    monkeypatch.setattr(_bench, "_import_module", fake)
-    monkeypatch.setattr(_bench, "measure", lambda *a, **k: pytest.fail("ran the benchmark"))
+    monkeypatch.setattr(_optional, "import_module", fake)
+    monkeypatch.setattr(_command, "measure", lambda *a, **k: pytest.fail("ran the benchmark"))
     with pytest.raises(SystemExit):
         cli.main(["bench", "--plot", str(tmp_path / "b.png")])
     assert "--plot needs matplotlib: pip install matplotlib" in capsys.readouterr().err
@@ -191,7 +192,7 @@ def test_plot_writes_a_png(capsys: pytest.CaptureFixture[str], tmp_path) -> None
 
 def test_busy_machine_is_warned(capsys: pytest.CaptureFixture[str],
                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_bench, "_loadavg", lambda: [3.0, 2.0, 1.0])
+    monkeypatch.setattr(_machine, "loadavg", lambda: [3.0, 2.0, 1.0])
     code, out, _ = _run(capsys, "--competitors", "scipy", "--configs", "flips")
     assert code == 0
     assert "**WARNING**: the machine was busy at the start (1-min load 3.00 > 0.5)" in out

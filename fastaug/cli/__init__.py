@@ -1,7 +1,7 @@
 """The ``fastaug`` command: ``fastaug demo``, ``fastaug bench``, ``fastaug augment``.
 
-Each subcommand lives in its own module (``_demo``, ``fastaug._bench``,
-``_augment``) and is imported only when the parser is built.
+Each subcommand lives in its own module (``_demo``, the ``fastaug._bench``
+package, ``_augment``) and is imported only when the parser is built.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _bench.add_arguments(sub.add_parser(
         "bench", help="compare fastaug's throughput with Keras, OpenCV, albumentations, "
                       "torchvision and scipy (those installed)",
-        description=_bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
+        description=_bench.DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter))
     _augment.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "augment":
