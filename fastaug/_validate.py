@@ -72,12 +72,13 @@ def check_real(name: str, value: Any, *, low: float | None = None,
 
     ``low_open`` makes the lower bound exclusive (``> low`` instead of ``>= low``).
     """
-    parts = ["a finite real number" if finite else "a real number"]
-    if low is not None:
-        parts.append(f"{'>' if low_open else '>='} {low:g}")
-    if high is not None:
-        parts.append(f"<= {high:g}")
-    allowed = " ".join(parts)
+    allowed = "a finite real number" if finite else "a real number"
+    if low is not None and high is not None:
+        allowed += f" in {'(' if low_open else '['}{low:g}, {high:g}]"
+    elif low is not None:
+        allowed += f" {'>' if low_open else '>='} {low:g}"
+    elif high is not None:
+        allowed += f" <= {high:g}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {allowed}, got {value!r}")
     v = float(value)

@@ -151,6 +151,28 @@ def draw_one(gen: KerasSpec, img_shape: tuple[int, ...],
     }
 
 
+class RangeError(ValueError, OverflowError):
+    """An augmentation range numpy cannot draw from (NaN or infinite).
+
+    Keras raises ``OverflowError: Range exceeds valid bounds`` from
+    ``np.random.uniform`` on the first draw; this is that error, catchable as
+    either, with the argument named.
+    """
+
+
+_ARG_OF = {"theta": "rotation_range", "tx": "height_shift_range", "ty": "width_shift_range",
+           "shear": "shear_range", "zx": "zoom_range", "zy": "zoom_range",
+           "cs": "channel_shift_range", "br": "brightness_range"}
+
+
+def _bad_range(cols: list[tuple[str, float, float]], low: np.ndarray,
+               high: np.ndarray) -> None:
+    for (name, _, _), lo, hi in zip(cols, low, high):
+        if not np.isfinite(hi - lo):
+            raise RangeError(f"{_ARG_OF[name]} must give a finite range to draw from, got "
+                             f"[{lo}, {hi}] (Keras: Range exceeds valid bounds)")
+
+
 def draw_batch(gen: KerasSpec, n: int, img_shape: tuple[int, ...],
                rs: np.random.RandomState) -> AffineParams:
     """Draw ``n`` images' parameters, consuming ``rs`` exactly as Keras's loop would.
@@ -186,9 +208,11 @@ def draw_batch(gen: KerasSpec, n: int, img_shape: tuple[int, ...],
         cols.append(("cs", -gen.channel_shift_range, gen.channel_shift_range))
     if bright:
         cols.append(("br", *gen.brightness_range))
-    u = rs.random_sample((n, len(cols)))
     low = np.array([float(c[1]) for c in cols])
     high = np.array([float(c[2]) for c in cols])
+    if not np.isfinite(high - low).all():
+        _bad_range(cols, low, high)
+    u = rs.random_sample((n, len(cols)))
     vals = (low + (high - low) * u).T.copy()  # one contiguous row per parameter
     got = {name: vals[i] for i, (name, _, _) in enumerate(cols)}
     zeros = np.zeros(n)
