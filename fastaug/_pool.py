@@ -26,7 +26,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from fastaug._validate import check_int
 
-__all__ = ["cpu_count", "resolve_threads", "run_chunks", "run_each"]
+__all__ = ["cpu_count", "default_threads", "producer_threads", "resolve_threads", "run_chunks",
+           "run_each", "set_thread_default"]
 
 # Chunks per thread: enough for the fast threads to take over a slow one's
 # share, few enough that the per-call overhead (tens of microseconds for a
@@ -45,10 +46,40 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# Per-thread default for ``num_threads=None``: a stream's producer thread sets it
+# so that the batches it makes leave cores for the consumer.
+_local = threading.local()
+
+
+def default_threads() -> int:
+    """What ``num_threads=None`` means on this thread.
+
+    All usable cores, except on a background producer thread of
+    ``fastaug.stream`` (``prefetch()``, ``batches(prefetch=...)``, the adapters),
+    where it is :func:`producer_threads` of that stream.
+    """
+    n = getattr(_local, "default", None)
+    return cpu_count() if n is None else n
+
+
+def producer_threads(workers: int) -> int:
+    """Kernel threads per background producer: ``workers * t <= cores - 1``, ``t >= 1``.
+
+    The consumer (a training step) runs at the same time as the producers; giving
+    both all the cores made prefetching slower than no prefetching at all.
+    """
+    return max(1, (cpu_count() - 1) // max(1, workers))
+
+
+def set_thread_default(n: int | None) -> None:
+    """Set (or with None clear) :func:`default_threads` for the calling thread."""
+    _local.default = None if n is None else check_int("n", n, low=1)
+
+
 def resolve_threads(num_threads: int | None, name: str = "num_threads") -> int:
-    """Validate a ``num_threads`` argument; ``None`` means all usable cores."""
+    """Validate a ``num_threads`` argument; ``None`` means :func:`default_threads`."""
     if num_threads is None:
-        return cpu_count()
+        return default_threads()
     return check_int(name, num_threads, low=1)
 
 

@@ -109,7 +109,8 @@ class RandomAffine:
     seed : int, sequence of ints, Generator or None
         Seeds the object's own generator: the same seed gives the same batches.
     num_threads : int, optional
-        Threads per batch; default all usable cores.
+        Threads per batch; default all usable cores (on a prefetching stream's
+        worker thread, its share: see :mod:`fastaug.stream`).
 
     Examples
     --------
@@ -236,7 +237,7 @@ class RandomAffine:
             or (params.brightness is not None and n and src.max() > 1)
             else (0.0, 1.0))
         spec = WarpSpec(order=_INTERPOLATIONS[self.interpolation], fill_mode=self.fill_mode,
-                        cval=self.cval, num_threads=self.num_threads or _pool.cpu_count())
+                        cval=self.cval, num_threads=_pool.resolve_threads(self.num_threads))
         warp_params(src, params, spec, dst=dst,
                     scale=1.0 if self.scale is None else self.scale, value_range=(lo, hi))
         result = dst if self.data_format == "channels_last" else dst.transpose(0, 3, 1, 2)

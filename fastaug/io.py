@@ -228,8 +228,7 @@ def _run_all(fn: Callable[[int], None], n: int, num_threads: int | None) -> None
     Every task has finished when this returns or raises, so nothing keeps
     writing into the caller's buffers afterwards.
     """
-    _pool.run_each(fn, n, _pool.cpu_count() if num_threads is None else num_threads,
-                   pool="io")
+    _pool.run_each(fn, n, _pool.resolve_threads(num_threads), pool="io")
 
 
 def load_batch(paths: Sequence[str], target_size: tuple[int, int], color_mode: str = "rgb",

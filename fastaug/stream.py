@@ -18,15 +18,17 @@ Two layers:
 Threads and cores
 -----------------
 A batch is itself split over ``fastaug._pool`` threads (``num_threads`` of the
-augmenter; all usable cores by default). With background production the producer
-and the consumer run at the same time, so give each its own cores instead of letting
-both take all of them: on 2 cores, ``RandomAffine(..., num_threads=1)`` (or
-``ImageDataGenerator(..., num_threads=1)``), ``workers=1`` here, and one BLAS thread for the
-consumer (``OPENBLAS_NUM_THREADS=1`` / ``OMP_NUM_THREADS=1`` before numpy is
-imported, ``threadpoolctl.threadpool_limits(1)``, ``torch.set_num_threads(1)``,
-``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false``). In general:
-``workers * num_threads + consumer threads <= cores``. Both sides oversubscribed
-was always slower than no prefetch at all in our measurements.
+augmenter). With background production the producer and the consumer run at the
+same time, so they must not both take every core: on a stream's worker threads,
+``num_threads=None`` (the default of ``RandomAffine``, ``ImageDataGenerator`` and
+the file loaders) means ``max(1, (cores - 1) // workers)`` threads per worker,
+leaving a core to the consumer (:func:`fastaug._pool.producer_threads`). An
+explicit ``num_threads`` is used as given. The consumer's own threads (BLAS,
+``torch.set_num_threads``, XLA) are the framework's: on a small machine, one BLAS
+thread for the consumer (``OPENBLAS_NUM_THREADS=1`` before numpy is imported, or
+``threadpoolctl.threadpool_limits(1)``) keeps ``workers * threads + consumer
+threads <= cores``; both sides oversubscribed was always slower than no prefetch
+in our measurements.
 
 The kernels are serial ``nogil`` Numba functions called from our own threads, so
 this is safe with Numba's default threading layer (no ``parallel=True`` code is
@@ -71,6 +73,7 @@ from typing import Any
 
 import numpy as np
 
+from fastaug import _pool
 from fastaug._validate import check_int, check_real, check_seed
 
 __all__ = ["Stream", "batches", "epoch_plan", "make_batch", "num_batches"]
@@ -93,16 +96,18 @@ class _Pool:
 
     def __init__(self, workers: int, name: str) -> None:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.threads = [threading.Thread(target=self._work, args=(self._queue,),
+        per_worker = _pool.producer_threads(workers)
+        self.threads = [threading.Thread(target=self._work, args=(self._queue, per_worker),
                                          name=f"{name}-{i}", daemon=True)
                         for i in range(workers)]
         for t in self.threads:
             t.start()
 
     @staticmethod
-    def _work(q: queue.SimpleQueue[Any]) -> None:
+    def _work(q: queue.SimpleQueue[Any], threads: int) -> None:
         # A static method over the queue alone: a worker must hold no reference
         # to the pool or the stream, or garbage collection could never run.
+        _pool.set_thread_default(threads)
         while True:
             item = q.get()
             if item is None:

@@ -244,7 +244,8 @@ def warp_affine(
     out : ndarray, optional
         Buffer for the result, of the output's shape and dtype; returned.
     num_threads : int, optional
-        Threads to split the batch over; default all usable cores.
+        Threads to split the batch over; default all usable cores (on a
+        prefetching stream's worker thread, its share: see :mod:`fastaug.stream`).
 
     Returns
     -------

@@ -167,3 +167,31 @@ def test_stream_used_after_fork_raises_in_child():
     # The parent's stream is untouched.
     assert next(s) == 1
     s.close()
+
+
+def test_producer_threads_leave_a_core_to_the_consumer(monkeypatch):
+    import numpy as np
+
+    import fastaug
+    from fastaug import _pool
+
+    monkeypatch.setattr(_pool, "cpu_count", lambda: 8)
+    used: list[int] = []
+    real = _pool.run_chunks
+
+    def spy(func, n, num_threads, **kw):
+        used.append(num_threads)
+        return real(func, n, num_threads, **kw)
+
+    monkeypatch.setattr(_pool, "run_chunks", spy)
+    x = np.zeros((8, 6, 6, 3), np.uint8)
+    default_aug = fastaug.RandomAffine(rotation_range=10, seed=0)
+    two = fastaug.RandomAffine(rotation_range=10, seed=0, num_threads=2)
+    assert _pool.default_threads() == 8  # the consumer's thread: all cores
+    s = Stream([lambda: (_pool.default_threads(), default_aug(x), two(x))], workers=2,
+               depth=1)
+    (inside, _, _), = list(s)
+    # (8 - 1) // 2 workers = 3 threads each; an explicit num_threads is kept.
+    assert inside == 3
+    assert used == [3, 2]
+    assert _pool.producer_threads(1) == 7 and _pool.producer_threads(16) == 1

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from fastaug import _pool
 from fastaug.keras._random import draw_batch
 from fastaug.keras._spec import KerasSpec
 from fastaug.params import AffineParams
@@ -152,7 +153,7 @@ def transform_batch(
         kernel_params = params if not post_bright else _without_brightness(params)
         warp_params(src, kernel_params,
                     WarpSpec(order=int(order), fill_mode=mode, cval=cval,
-                             num_threads=spec.num_threads),
+                             num_threads=_pool.resolve_threads(spec.num_threads)),
                     dst=dst, scale=float(scale) if fuse else 1.0, index=index,
                     value_range=(0.0, 255.0))
     else:

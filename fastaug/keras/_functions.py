@@ -82,7 +82,7 @@ def transform_matrix_offset_center(matrix: Any, x: float, y: float) -> np.ndarra
 
 def warp_single(x: np.ndarray, params: AffineParams, row_axis: int, col_axis: int,
                 channel_axis: int, fill_mode: str, cval: float, order: int,
-                num_threads: int = 1) -> np.ndarray:
+                num_threads: int | None = 1) -> np.ndarray:
     """One image through the batch engine, in any axis order; returns x's dtype."""
     spec = _single_image_spec(fill_mode, cval, order, num_threads)
     # Keras swaps its matrix to scipy's frame only when col_axis > row_axis;
@@ -97,7 +97,8 @@ def warp_single(x: np.ndarray, params: AffineParams, row_axis: int, col_axis: in
     return np.ascontiguousarray(res)
 
 
-def _single_image_spec(fill_mode: str, cval: float, order: int, num_threads: int) -> KerasSpec:
+def _single_image_spec(fill_mode: str, cval: float, order: int,
+                       num_threads: int | None) -> KerasSpec:
     """The spec of a warp alone: channels last, no randomness, no standardization."""
     return KerasSpec(
         data_format="channels_last", row_axis=1, col_axis=2, channel_axis=3,

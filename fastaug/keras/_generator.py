@@ -52,8 +52,9 @@ class ImageDataGenerator:
         "reflect", "wrap", "mirror" run in the fused kernel; other orders and
         scipy's "grid-*" modes fall back to Keras's scipy path.
     num_threads : int, optional
-        fastaug addition: threads each batch is split over (default: all usable
-        cores). Kept as the attribute ``num_threads``.
+        fastaug addition: threads each batch is split over (default None: all
+        usable cores, or on a prefetching stream's worker thread its share, see
+        :mod:`fastaug.stream`). Kept as the attribute ``num_threads``.
 
     Attributes
     ----------
@@ -129,7 +130,8 @@ class ImageDataGenerator:
         self.preprocessing_function = preprocessing_function
         self.dtype = dtype
         self.interpolation_order = interpolation_order
-        self.num_threads = _pool.resolve_threads(num_threads)
+        # None: all usable cores, or a prefetching stream's share, decided per batch.
+        self.num_threads = None if num_threads is None else _pool.resolve_threads(num_threads)
 
         if data_format not in {"channels_last", "channels_first"}:
             raise ValueError(

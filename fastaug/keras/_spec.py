@@ -46,7 +46,7 @@ class KerasSpec:
     interpolation_order: Any
     fill_mode: str
     cval: float
-    num_threads: int
+    num_threads: int | None
     preprocessing_function: Callable[[np.ndarray], np.ndarray] | None
     rescale: Any
     samplewise_center: Any
