@@ -9,8 +9,9 @@ Setup: fastaug's defaults. The producer is ``RandomAffine(...)`` without
 synchronous epoch splits each batch over all cores and the prefetching one over
 its worker's share (``cores - 1``, at least 1: see ``fastaug.stream``). The
 consumer's BLAS is limited to one thread (the environment variables below are
-set before numpy is imported): it stands for a training step using one core. The matmul size is calibrated so that one consumer
-step takes about as long as producing one batch. Sequential and prefetched epochs
+set before numpy is imported): it stands for a training step using one core.
+The matmul size is calibrated so that one consumer step takes about as long as
+producing one batch. Sequential and prefetched epochs
 run interleaved, ``--repeats`` times each; the median ratio is reported (ideal
 0.5: the two halves fully overlap).
 
