@@ -1,0 +1,430 @@
+"""Batched crop + resize (+ pad, flip, scale/normalise): torchvision v2's ``resized_crop``.
+
+Each output image is ``resize(crop(pad(image)))`` of its own source image and
+box, then flipped, then ``v * mul[c] + add[c]``, written channels-last or
+channels-first; every image of the batch has the same output size.
+
+The resampling follows PyTorch's CPU ``interpolate`` (``align_corners=False``),
+which is what torchvision v2 calls for tensors:
+
+* Per axis, each output index ``i`` reads a run of source taps
+  ``[xmin, xmin + xsize)`` of the *crop* (taps never reach past the crop: the
+  crop is materialised first in torchvision) with normalised weights.
+  Antialiased (``_compute_indices_min_size_weights_aa``, PIL's scheme):
+  ``center = scale * (i + 0.5)``, ``support = interp_size / 2 * max(scale, 1)``,
+  weight ``filter((x - center + 0.5) / max(scale, 1))``, bicubic with ``a = -0.5``.
+  Not antialiased (``_compute_indices_min_size_weights``): the two or four
+  classic taps around ``scale * (i + 0.5) - 0.5`` (clamped at 0 for bilinear),
+  bicubic with ``a = -0.75``, taps past an edge merged into the edge tap.
+  Nearest: ``floor(float32(i) * float32(in / out))`` (PyTorch's legacy
+  ``nearest``), computed in float32 as PyTorch does.
+* uint8 input takes PyTorch's integer path (the one torchvision uses on AVX2
+  CPUs for bilinear, and everywhere for bicubic): the weights become int16 with
+  a per-axis precision (``_compute_index_ranges_int16_weights``), the
+  horizontal pass rounds to uint8, the vertical pass from that, so the result
+  before the epilogue is PyTorch's uint8 result.
+* float32 input computes in float32 from float64 weight tables.
+
+Tables (tap runs and weights per output row and column) are built per image
+inside the kernel. A crop the same size as the output is copied (torchvision
+returns the crop unchanged when the size does not change).
+
+Kernels are serial and release the GIL; callers split batches over threads
+(``fastaug/_pool.py``). One kernel per input dtype; the output dtype is a second
+signature of each, so four compiles in all.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# Interpolation codes, in the order of fastaug.resample.INTERPOLATIONS.
+NEAREST = 0
+BILINEAR = 1
+BICUBIC = 2
+
+# Padding modes, in the order of fastaug.resample.PADDING_MODES.
+PAD_CONSTANT = 0
+PAD_EDGE = 1
+PAD_REFLECT = 2
+PAD_SYMMETRIC = 3
+
+
+@njit(cache=True, nogil=True)
+def pad_index(i: int, n: int, mode: int) -> int:
+    """Source index of padded position ``i`` on an axis of ``n``; -1 means the fill value.
+
+    ``reflect`` is whole-sample symmetric (``d c b | a b c d``), ``symmetric``
+    half-sample (``c b a | a b c d``), as in torch/numpy padding; beyond one
+    period they repeat with period ``2n - 2`` and ``2n`` (numpy's ``np.pad``).
+    """
+    if i >= 0 and i < n:
+        return i
+    if mode == PAD_CONSTANT:
+        return -1
+    if mode == PAD_EDGE or n == 1:
+        return 0 if i < 0 else n - 1
+    if mode == PAD_REFLECT:
+        p = 2 * n - 2
+        i = i % p  # Python's floor modulo: non-negative
+        return i if i < n else p - i
+    p = 2 * n
+    i = i % p
+    return i if i < n else p - 1 - i
+
+
+@njit(cache=True, nogil=True)
+def _filter(x: float, interp: int, a: float) -> float:
+    x = abs(x)
+    if interp == BILINEAR:
+        return 1.0 - x if x < 1.0 else 0.0
+    if x < 1.0:
+        return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+    if x < 2.0:
+        return ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
+    return 0.0
+
+
+@njit(cache=True, nogil=True)
+def axis_taps(n_in: int, n_out: int, interp: int, antialias: bool) -> int:
+    """Most taps an output index of this axis reads (PyTorch's ``max_interp_size``)."""
+    if interp == NEAREST:
+        return 1
+    size = 2 if interp == BILINEAR else 4
+    if not antialias:
+        return size
+    scale = n_in / n_out
+    support = size * 0.5 * scale if scale >= 1.0 else size * 0.5
+    return int(math.ceil(support)) * 2 + 1
+
+
+@njit(cache=True, nogil=True)
+def axis_table(n_in, n_out, interp, antialias, taps, xmin, xsize, wts):
+    """Fill ``xmin``, ``xsize`` (n_out) and ``wts`` (n_out * taps, float64); return wt_max.
+
+    ``wt_max`` is PyTorch's (the largest weight, or partial sum of merged
+    weights, seen while building): it sets the uint8 path's precision.
+    """
+    if interp == NEAREST:
+        # Legacy nearest, in float32 like PyTorch's opmath for it.
+        s = np.float32(n_in) / np.float32(n_out)
+        for i in range(n_out):
+            if n_out == n_in:
+                k = i
+            elif n_out == 2 * n_in:
+                k = i >> 1
+            else:
+                k = min(int(np.floor(np.float32(i) * s)), n_in - 1)
+            xmin[i] = k
+            xsize[i] = 1
+            wts[i] = 1.0
+        return 1.0
+    size = 2 if interp == BILINEAR else 4
+    scale = n_in / n_out
+    wt_max = 0.0
+    if antialias:
+        a = -0.5
+        support = size * 0.5 * scale if scale >= 1.0 else size * 0.5
+        invscale = 1.0 / scale if scale >= 1.0 else 1.0
+        for i in range(n_out):
+            base = i * taps
+            center = scale * (i + 0.5)
+            lo = max(int(center - support + 0.5), 0)  # int() truncates, as C++'s cast
+            sz = min(int(center + support + 0.5), n_in) - lo
+            sz = min(max(sz, 0), taps)
+            total = 0.0
+            for j in range(sz):
+                w = _filter((j + lo - center + 0.5) * invscale, interp, a)
+                wts[base + j] = w
+                total += w
+            if total != 0.0:
+                for j in range(sz):
+                    wts[base + j] /= total
+                    wt_max = max(wt_max, wts[base + j])
+            for j in range(sz, taps):
+                wts[base + j] = 0.0
+            xmin[i] = lo
+            xsize[i] = sz
+        return wt_max
+    a = -0.75
+    cubic = interp == BICUBIC
+    support = size // 2
+    for i in range(n_out):
+        base = i * taps
+        real = scale * (i + 0.5) - 0.5
+        if not cubic and real < 0.0:
+            real = 0.0
+        # C++ floorf() on a double: rounded to float32 first.
+        idx = min(int(np.floor(np.float32(real))), n_in - 1)
+        lam = min(max(real - idx, 0.0), 1.0)
+        ulo = idx - support + 1
+        uhi = idx + support + 1
+        lo = max(ulo, 0)
+        sz = min(max(min(uhi, n_in) - lo, 0), taps)
+        k = 0
+        for j in range(taps):
+            wts[base + j] = 0.0
+            w = _filter(float(j + 1 - support) - lam, interp, a)
+            if ulo + j <= 0:
+                k = 0
+            elif ulo + j >= n_in - 1:
+                k = sz - 1
+            wts[base + k] += w
+            wt_max = max(wt_max, wts[base + k])
+            k += 1
+        xmin[i] = lo
+        xsize[i] = sz
+    return wt_max
+
+
+@njit(cache=True, nogil=True)
+def int_weights(wts, wt_max, interp):
+    """PyTorch's int16 weights and their precision (bits) from float64 ``wts``."""
+    out = np.empty(wts.size, np.int32)
+    if interp == NEAREST:
+        for k in range(wts.size):
+            out[k] = 1
+        return out, 0
+    prec = 0
+    while prec < 22:
+        if int(0.5 + wt_max * (1 << (prec + 1))) >= (1 << 15):
+            break
+        prec += 1
+    for k in range(wts.size):
+        v = wts[k] * (1 << prec)
+        out[k] = int(-0.5 + v) if v < 0 else int(0.5 + v)
+    return out, prec
+
+
+@njit(cache=True, nogil=True)
+def _gather_row(src, row_base, sr, left, x0, x1, w, c, pad_mode, fillv, line):
+    """Crop columns ``[x0, x1)`` of padded source row ``sr`` into ``line`` (index (x-x0)*c)."""
+    for x in range(x0, x1):
+        sc = pad_index(left + x, w, pad_mode)
+        o = (x - x0) * c
+        if sr < 0 or sc < 0:
+            for ch in range(c):
+                line[o + ch] = fillv[ch]
+        else:
+            p = row_base + sc * c
+            for ch in range(c):
+                line[o + ch] = src[p + ch]
+
+
+@njit(cache=True, nogil=True)
+def _store(dst, idx, v, to_u8):
+    if to_u8:
+        v = np.rint(v)
+        dst[idx] = min(max(v, 0.0), 255.0)
+    else:
+        dst[idx] = v
+
+
+@njit(cache=True, nogil=True)
+def _write_row(dst, dst_off, acc, oi, oh, ow, c, hflip, chw, mul, add, to_u8):
+    """Epilogue of one output row (``acc`` holds ow*c values, unflipped)."""
+    for j in range(ow):
+        oj = ow - 1 - j if hflip else j
+        for ch in range(c):
+            v = np.float32(acc[j * c + ch]) * mul[ch] + add[ch]
+            if chw:
+                idx = dst_off + (ch * oh + oi) * ow + oj
+            else:
+                idx = dst_off + (oi * ow + oj) * c + ch
+            _store(dst, idx, v, to_u8)
+
+
+@njit(cache=True, nogil=True)
+def _copy_crop(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst, dst_off,
+               hflip, vflip, chw, to_u8, line):
+    """Crop size == output size: padded copy with flips and the epilogue, no resampling."""
+    for i in range(oh):
+        sr = pad_index(top + i, h, pad_mode)
+        _gather_row(src, off + max(sr, 0) * w * c, sr, left, 0, ow, w, c, pad_mode, fillv, line)
+        oi = oh - 1 - i if vflip else i
+        _write_row(dst, dst_off, line, oi, oh, ow, c, hflip, chw, mul, add, to_u8)
+
+
+@njit(cache=True, nogil=True)
+def _tables(bh, bw, oh, ow, interp, antialias):
+    ky = axis_taps(bh, oh, interp, antialias)
+    kx = axis_taps(bw, ow, interp, antialias)
+    ymin = np.empty(oh, np.int64)
+    ysz = np.empty(oh, np.int64)
+    wy = np.empty(oh * ky, np.float64)
+    xmin = np.empty(ow, np.int64)
+    xsz = np.empty(ow, np.int64)
+    wx = np.empty(ow * kx, np.float64)
+    ymax_w = axis_table(bh, oh, interp, antialias, ky, ymin, ysz, wy)
+    xmax_w = axis_table(bw, ow, interp, antialias, kx, xmin, xsz, wx)
+    return ky, kx, ymin, ysz, wy, ymax_w, xmin, xsz, wx, xmax_w
+
+
+@njit(cache=True, nogil=True)
+def _span(vmin, vsz, n):
+    """The union ``[lo, hi)`` of the tap runs of an axis (a 0-tap run reads nothing)."""
+    lo = n
+    hi = 0
+    for i in range(vmin.size):
+        if vsz[i] > 0:
+            lo = min(lo, vmin[i])
+            hi = max(hi, vmin[i] + vsz[i])
+    if hi <= lo:
+        return 0, 0
+    return lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _hpass_u8(arr, base, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0):
+    """One crop row (crop column ``x`` at ``arr[base + (x - x0) * c]``) filtered to uint8."""
+    for j in range(ow):
+        p0 = base + (xmin[j] - x0) * c
+        wb = j * kx
+        for ch in range(c):
+            acc = hx
+            for k in range(xsz[j]):
+                acc += np.int32(arr[p0 + k * c + ch]) * wx[wb + k]
+            tmp[t0 + j * c + ch] = min(max(acc >> px, 0), 255)
+
+
+@njit(cache=True, nogil=True)
+def _hpass_f32(arr, base, x0, xmin, xsz, wx, kx, ow, c, tmp, t0):
+    """:func:`_hpass_u8` in float32, unrounded."""
+    for j in range(ow):
+        p0 = base + (xmin[j] - x0) * c
+        wb = j * kx
+        for ch in range(c):
+            acc = np.float32(0.0)
+            for k in range(xsz[j]):
+                acc += arr[p0 + k * c + ch] * wx[wb + k]
+            tmp[t0 + j * c + ch] = acc
+
+@njit(cache=True, nogil=True)
+def resample_u8(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, antialias,
+                pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
+    """Images ``[n0, n1)`` of a uint8 batch (flat HWC ``src``) into flat ``dst``.
+
+    ``boxes`` (N*4 int64: top, left, height, width), ``flips`` (N*2 uint8:
+    horizontal, vertical), ``fill`` (c float64, integral in [0, 255]),
+    ``mul``/``add`` (c float32).
+    """
+    fillv = np.empty(c, np.uint8)
+    for ch in range(c):
+        fillv[ch] = np.uint8(fill[ch])
+    per = oh * ow * c
+    for n in range(n0, n1):
+        off = offsets[n]
+        h = heights[n]
+        w = widths[n]
+        top = boxes[4 * n]
+        left = boxes[4 * n + 1]
+        bh = boxes[4 * n + 2]
+        bw = boxes[4 * n + 3]
+        hflip = flips[2 * n] != 0
+        vflip = flips[2 * n + 1] != 0
+        dst_off = n * per
+        if bh == oh and bw == ow:
+            line = np.empty(ow * c, np.uint8)
+            _copy_crop(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
+                       dst_off, hflip, vflip, chw, to_u8, line)
+            continue
+        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, oh, ow, interp,
+                                                                  antialias)
+        wy, py = int_weights(wyf, ymw, interp)
+        wx, px = int_weights(wxf, xmw, interp)
+        hx = (1 << px) >> 1
+        hy = (1 << py) >> 1
+        y0, y1 = _span(ymin, ysz, bh)
+        x0, x1 = _span(xmin, xsz, bw)
+        nrows = y1 - y0
+        row = ow * c
+        tmp = np.zeros(max(nrows, 1) * row, np.uint8)
+        line = np.empty(max(x1 - x0, 1) * c, np.uint8)
+        cols_inside = left + x0 >= 0 and left + x1 <= w
+        # Horizontal pass: the crop rows the vertical taps read, rounded to uint8.
+        for r in range(y0, y1):
+            sr = pad_index(top + r, h, pad_mode)
+            t0 = (r - y0) * row
+            if sr >= 0 and cols_inside:
+                _hpass_u8(src, off + sr * w * c + (left + x0) * c, x0, xmin, xsz, wx, kx, px,
+                          hx, ow, c, tmp, t0)
+            else:
+                _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
+                            fillv, line)
+                _hpass_u8(line, 0, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0)
+        # Vertical pass from the uint8 rows, then the epilogue.
+        acc_row = np.empty(row, np.int32)
+        for i in range(oh):
+            for m in range(row):
+                acc_row[m] = hy
+            wb = i * ky
+            for k in range(ysz[i]):
+                wk = wy[wb + k]
+                t0 = (ymin[i] + k - y0) * row
+                for m in range(row):
+                    acc_row[m] += np.int32(tmp[t0 + m]) * wk
+            for m in range(row):
+                acc_row[m] = min(max(acc_row[m] >> py, 0), 255)
+            oi = oh - 1 - i if vflip else i
+            _write_row(dst, dst_off, acc_row, oi, oh, ow, c, hflip, chw, mul, add, to_u8)
+
+
+@njit(cache=True, nogil=True)
+def resample_f32(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, antialias,
+                 pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
+    """:func:`resample_u8` for float32 input: float32 arithmetic, no rounding between passes."""
+    fillv = np.empty(c, np.float32)
+    for ch in range(c):
+        fillv[ch] = np.float32(fill[ch])
+    per = oh * ow * c
+    for n in range(n0, n1):
+        off = offsets[n]
+        h = heights[n]
+        w = widths[n]
+        top = boxes[4 * n]
+        left = boxes[4 * n + 1]
+        bh = boxes[4 * n + 2]
+        bw = boxes[4 * n + 3]
+        hflip = flips[2 * n] != 0
+        vflip = flips[2 * n + 1] != 0
+        dst_off = n * per
+        if bh == oh and bw == ow:
+            line = np.empty(ow * c, np.float32)
+            _copy_crop(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
+                       dst_off, hflip, vflip, chw, to_u8, line)
+            continue
+        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, oh, ow, interp,
+                                                                  antialias)
+        wy = wyf.astype(np.float32)
+        wx = wxf.astype(np.float32)
+        y0, y1 = _span(ymin, ysz, bh)
+        x0, x1 = _span(xmin, xsz, bw)
+        nrows = y1 - y0
+        row = ow * c
+        tmp = np.zeros(max(nrows, 1) * row, np.float32)
+        line = np.empty(max(x1 - x0, 1) * c, np.float32)
+        cols_inside = left + x0 >= 0 and left + x1 <= w
+        for r in range(y0, y1):
+            sr = pad_index(top + r, h, pad_mode)
+            t0 = (r - y0) * row
+            if sr >= 0 and cols_inside:
+                _hpass_f32(src, off + sr * w * c + (left + x0) * c, x0, xmin, xsz, wx, kx, ow,
+                           c, tmp, t0)
+            else:
+                _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
+                            fillv, line)
+                _hpass_f32(line, 0, x0, xmin, xsz, wx, kx, ow, c, tmp, t0)
+        acc_row = np.empty(row, np.float32)
+        for i in range(oh):
+            acc_row[:] = 0.0
+            wb = i * ky
+            for k in range(ysz[i]):
+                wk = wy[wb + k]
+                t0 = (ymin[i] + k - y0) * row
+                for m in range(row):
+                    acc_row[m] += tmp[t0 + m] * wk
+            oi = oh - 1 - i if vflip else i
+            _write_row(dst, dst_off, acc_row, oi, oh, ow, c, hflip, chw, mul, add, to_u8)
