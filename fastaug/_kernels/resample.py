@@ -215,37 +215,77 @@ def _gather_row(src, row_base, sr, left, x0, x1, w, c, pad_mode, fillv, line):
 
 
 @njit(cache=True, nogil=True)
-def _store(dst, idx, v, to_u8):
-    if to_u8:
-        v = np.rint(v)
-        dst[idx] = min(max(v, 0.0), 255.0)
-    else:
-        dst[idx] = v
+def _to_u8(v):
+    """Round half to even and clamp: the uint8 cast of an epilogue value."""
+    return min(max(np.rint(v), np.float32(0.0)), np.float32(255.0))
 
 
 @njit(cache=True, nogil=True)
-def _write_row(dst, dst_off, acc, oi, oh, ow, c, hflip, chw, mul, add, to_u8):
-    """Epilogue of one output row (``acc`` holds ow*c values, unflipped)."""
-    for j in range(ow):
-        oj = ow - 1 - j if hflip else j
+def _write_row(dst, dst_off, acc, abase, oi, oh, ow, c, hflip, chw, mul, add, to_u8):
+    """Epilogue of one output row: ``acc[abase:abase + ow*c]`` (unflipped, channels last)."""
+    j0 = ow - 1 if hflip else 0
+    step = -1 if hflip else 1
+    if chw:
         for ch in range(c):
-            v = np.float32(acc[j * c + ch]) * mul[ch] + add[ch]
-            if chw:
-                idx = dst_off + (ch * oh + oi) * ow + oj
+            m = mul[ch]
+            a = add[ch]
+            o = dst_off + (ch * oh + oi) * ow + j0
+            p = abase + ch
+            if to_u8:
+                for j in range(ow):
+                    dst[o + step * j] = _to_u8(np.float32(acc[p + j * c]) * m + a)
             else:
-                idx = dst_off + (oi * ow + oj) * c + ch
-            _store(dst, idx, v, to_u8)
+                for j in range(ow):
+                    dst[o + step * j] = np.float32(acc[p + j * c]) * m + a
+    else:
+        o = dst_off + (oi * ow + j0) * c
+        sc = step * c
+        for j in range(ow):
+            q = o + sc * j
+            p = abase + j * c
+            if to_u8:
+                for ch in range(c):
+                    dst[q + ch] = _to_u8(np.float32(acc[p + ch]) * mul[ch] + add[ch])
+            else:
+                for ch in range(c):
+                    dst[q + ch] = np.float32(acc[p + ch]) * mul[ch] + add[ch]
 
 
 @njit(cache=True, nogil=True)
-def _copy_crop(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst, dst_off,
-               hflip, vflip, chw, to_u8, line):
-    """Crop size == output size: padded copy with flips and the epilogue, no resampling."""
+def _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst, dst_off,
+                  hflip, vflip, chw, to_u8, rows, cols, line):
+    """Output row ``i`` is padded crop row ``rows[i]`` at crop columns ``cols``: a gather.
+
+    Serves nearest resampling and the same-size copy (``rows``, ``cols`` the
+    identity); rows inside the image whose columns are one contiguous run inside
+    it are read in place.
+    """
+    run = True
+    for j in range(ow):
+        if cols[j] != cols[0] + j:
+            run = False
+    cols_inside = left + cols[0] >= 0 and left + cols[ow - 1] < w
+    smap = np.empty(ow, np.int64)
+    for j in range(ow):
+        smap[j] = pad_index(left + cols[j], w, pad_mode)
     for i in range(oh):
-        sr = pad_index(top + i, h, pad_mode)
-        _gather_row(src, off + max(sr, 0) * w * c, sr, left, 0, ow, w, c, pad_mode, fillv, line)
+        sr = pad_index(top + rows[i], h, pad_mode)
         oi = oh - 1 - i if vflip else i
-        _write_row(dst, dst_off, line, oi, oh, ow, c, hflip, chw, mul, add, to_u8)
+        if sr >= 0 and run and cols_inside:
+            _write_row(dst, dst_off, src, off + (sr * w + left + cols[0]) * c, oi, oh, ow, c,
+                       hflip, chw, mul, add, to_u8)
+            continue
+        rb = off + max(sr, 0) * w * c
+        for j in range(ow):
+            sc = smap[j]
+            o = j * c
+            if sr < 0 or sc < 0:
+                for ch in range(c):
+                    line[o + ch] = fillv[ch]
+            else:
+                for ch in range(c):
+                    line[o + ch] = src[rb + sc * c + ch]
+        _write_row(dst, dst_off, line, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8)
 
 
 @njit(cache=True, nogil=True)
@@ -326,10 +366,15 @@ def resample_u8(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, 
         hflip = flips[2 * n] != 0
         vflip = flips[2 * n + 1] != 0
         dst_off = n * per
-        if bh == oh and bw == ow:
-            line = np.empty(ow * c, np.uint8)
-            _copy_crop(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
-                       dst_off, hflip, vflip, chw, to_u8, line)
+        if (bh == oh and bw == ow) or interp == NEAREST:
+            rows = np.empty(oh, np.int64)
+            cols = np.empty(ow, np.int64)
+            wtmp = np.empty(max(oh, ow), np.float64)
+            szt = np.empty(max(oh, ow), np.int64)
+            axis_table(bh, oh, NEAREST, False, 1, rows, szt, wtmp)
+            axis_table(bw, ow, NEAREST, False, 1, cols, szt, wtmp)
+            _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
+                          dst_off, hflip, vflip, chw, to_u8, rows, cols, np.empty(ow * c, np.uint8))
             continue
         ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, oh, ow, interp,
                                                                   antialias)
@@ -369,7 +414,7 @@ def resample_u8(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, 
             for m in range(row):
                 acc_row[m] = min(max(acc_row[m] >> py, 0), 255)
             oi = oh - 1 - i if vflip else i
-            _write_row(dst, dst_off, acc_row, oi, oh, ow, c, hflip, chw, mul, add, to_u8)
+            _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8)
 
 
 @njit(cache=True, nogil=True)
@@ -391,10 +436,16 @@ def resample_f32(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp,
         hflip = flips[2 * n] != 0
         vflip = flips[2 * n + 1] != 0
         dst_off = n * per
-        if bh == oh and bw == ow:
-            line = np.empty(ow * c, np.float32)
-            _copy_crop(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
-                       dst_off, hflip, vflip, chw, to_u8, line)
+        if (bh == oh and bw == ow) or interp == NEAREST:
+            rows = np.empty(oh, np.int64)
+            cols = np.empty(ow, np.int64)
+            wtmp = np.empty(max(oh, ow), np.float64)
+            szt = np.empty(max(oh, ow), np.int64)
+            axis_table(bh, oh, NEAREST, False, 1, rows, szt, wtmp)
+            axis_table(bw, ow, NEAREST, False, 1, cols, szt, wtmp)
+            _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
+                          dst_off, hflip, vflip, chw, to_u8, rows, cols,
+                          np.empty(ow * c, np.float32))
             continue
         ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, oh, ow, interp,
                                                                   antialias)
@@ -427,4 +478,4 @@ def resample_f32(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp,
                 for m in range(row):
                     acc_row[m] += tmp[t0 + m] * wk
             oi = oh - 1 - i if vflip else i
-            _write_row(dst, dst_off, acc_row, oi, oh, ow, c, hflip, chw, mul, add, to_u8)
+            _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8)
