@@ -1,0 +1,526 @@
+"""Batched crop + resize (+ pad, flip, scale/normalise): torchvision v2's ``resized_crop``.
+
+Each output image is ``resize(crop(pad(image)))`` of its own source image and
+box, then flipped, then ``v * mul[c] + add[c]``, written channels-last or
+channels-first; every image of the batch has the same output size.
+
+The resampling follows PyTorch's CPU ``interpolate`` (``align_corners=False``),
+which is what torchvision v2 calls for tensors:
+
+* Per axis, each output index ``i`` reads a run of source taps
+  ``[xmin, xmin + xsize)`` of the *crop* (taps never reach past the crop: the
+  crop is materialised first in torchvision) with normalised weights.
+  Antialiased (``_compute_indices_min_size_weights_aa``, PIL's scheme):
+  ``center = scale * (i + 0.5)``, ``support = interp_size / 2 * max(scale, 1)``,
+  weight ``filter((x - center + 0.5) / max(scale, 1))``, bicubic with ``a = -0.5``.
+  Not antialiased (``_compute_indices_min_size_weights``): the two or four
+  classic taps around ``scale * (i + 0.5) - 0.5`` (clamped at 0 for bilinear),
+  bicubic with ``a = -0.75``, taps past an edge merged into the edge tap.
+  Nearest: ``floor(float32(i) * float32(in / out))`` (PyTorch's legacy
+  ``nearest``), computed in float32 as PyTorch does.
+* uint8 input takes PyTorch's integer path (the one torchvision uses on AVX2
+  CPUs for bilinear, and everywhere for bicubic): the weights become int16 with
+  a per-axis precision (``_compute_index_ranges_int16_weights``), the
+  horizontal pass rounds to uint8, the vertical pass from that, so the result
+  before the epilogue is PyTorch's uint8 result.
+* float32 input computes in float32 from float64 weight tables.
+
+Tables (tap runs and weights per output row and column) are built per image
+inside the kernel. A crop the same size as the output is copied (torchvision
+returns the crop unchanged when the size does not change).
+
+Kernels are serial and release the GIL; callers split batches over threads
+(``fastaug/_pool.py``). One kernel per input dtype; the output dtype is a second
+signature of each, so four compiles in all.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# Interpolation codes, in the order of fastaug.resample.INTERPOLATIONS.
+NEAREST = 0
+BILINEAR = 1
+BICUBIC = 2
+
+# Padding modes, in the order of fastaug.resample.PADDING_MODES.
+PAD_CONSTANT = 0
+PAD_EDGE = 1
+PAD_REFLECT = 2
+PAD_SYMMETRIC = 3
+
+
+@njit(cache=True, nogil=True)
+def pad_index(i: int, n: int, mode: int) -> int:
+    """Source index of padded position ``i`` on an axis of ``n``; -1 means the fill value.
+
+    ``reflect`` is whole-sample symmetric (``d c b | a b c d``), ``symmetric``
+    half-sample (``c b a | a b c d``), as in torch/numpy padding; beyond one
+    period they repeat with period ``2n - 2`` and ``2n`` (numpy's ``np.pad``).
+    """
+    if i >= 0 and i < n:
+        return i
+    if mode == PAD_CONSTANT:
+        return -1
+    if mode == PAD_EDGE or n == 1:
+        return 0 if i < 0 else n - 1
+    if mode == PAD_REFLECT:
+        p = 2 * n - 2
+        i = i % p  # Python's floor modulo: non-negative
+        return i if i < n else p - i
+    p = 2 * n
+    i = i % p
+    return i if i < n else p - 1 - i
+
+
+@njit(cache=True, nogil=True)
+def _filter(x: float, interp: int, a: float) -> float:
+    x = abs(x)
+    if interp == BILINEAR:
+        return 1.0 - x if x < 1.0 else 0.0
+    if x < 1.0:
+        return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+    if x < 2.0:
+        return ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
+    return 0.0
+
+
+@njit(cache=True, nogil=True)
+def axis_taps(n_in: int, n_out: int, interp: int, antialias: bool) -> int:
+    """Most taps an output index of this axis reads (PyTorch's ``max_interp_size``)."""
+    if interp == NEAREST:
+        return 1
+    size = 2 if interp == BILINEAR else 4
+    if not antialias:
+        return size
+    scale = n_in / n_out
+    support = size * 0.5 * scale if scale >= 1.0 else size * 0.5
+    return int(math.ceil(support)) * 2 + 1
+
+
+@njit(cache=True, nogil=True)
+def axis_table(n_in, n_out, interp, antialias, taps, xmin, xsize, wts):
+    """Fill ``xmin``, ``xsize`` (n_out) and ``wts`` (n_out * taps, float64); return wt_max.
+
+    ``wt_max`` is PyTorch's (the largest weight, or partial sum of merged
+    weights, seen while building): it sets the uint8 path's precision.
+    """
+    if interp == NEAREST:
+        # Legacy nearest, in float32 like PyTorch's opmath for it.
+        s = np.float32(n_in) / np.float32(n_out)
+        for i in range(n_out):
+            if n_out == n_in:
+                k = i
+            elif n_out == 2 * n_in:
+                k = i >> 1
+            else:
+                k = min(int(np.floor(np.float32(i) * s)), n_in - 1)
+            xmin[i] = k
+            xsize[i] = 1
+            wts[i] = 1.0
+        return 1.0
+    size = 2 if interp == BILINEAR else 4
+    scale = n_in / n_out
+    wt_max = 0.0
+    if antialias:
+        a = -0.5
+        support = size * 0.5 * scale if scale >= 1.0 else size * 0.5
+        invscale = 1.0 / scale if scale >= 1.0 else 1.0
+        for i in range(n_out):
+            base = i * taps
+            center = scale * (i + 0.5)
+            lo = max(int(center - support + 0.5), 0)  # int() truncates, as C++'s cast
+            sz = min(int(center + support + 0.5), n_in) - lo
+            sz = min(max(sz, 0), taps)
+            total = 0.0
+            for j in range(sz):
+                w = _filter((j + lo - center + 0.5) * invscale, interp, a)
+                wts[base + j] = w
+                total += w
+            if total != 0.0:
+                for j in range(sz):
+                    wts[base + j] /= total
+                    wt_max = max(wt_max, wts[base + j])
+            for j in range(sz, taps):
+                wts[base + j] = 0.0
+            xmin[i] = lo
+            xsize[i] = sz
+        return wt_max
+    a = -0.75
+    cubic = interp == BICUBIC
+    support = size // 2
+    for i in range(n_out):
+        base = i * taps
+        real = scale * (i + 0.5) - 0.5
+        if not cubic and real < 0.0:
+            real = 0.0
+        # C++ floorf() on a double: rounded to float32 first.
+        idx = min(int(np.floor(np.float32(real))), n_in - 1)
+        lam = min(max(real - idx, 0.0), 1.0)
+        ulo = idx - support + 1
+        uhi = idx + support + 1
+        lo = max(ulo, 0)
+        sz = min(max(min(uhi, n_in) - lo, 0), taps)
+        k = 0
+        for j in range(taps):
+            wts[base + j] = 0.0
+            w = _filter(float(j + 1 - support) - lam, interp, a)
+            if ulo + j <= 0:
+                k = 0
+            elif ulo + j >= n_in - 1:
+                k = sz - 1
+            wts[base + k] += w
+            wt_max = max(wt_max, wts[base + k])
+            k += 1
+        xmin[i] = lo
+        xsize[i] = sz
+    return wt_max
+
+
+@njit(cache=True, nogil=True)
+def int_weights(wts, wt_max, interp):
+    """PyTorch's int16 weights and their precision (bits) from float64 ``wts``."""
+    out = np.empty(wts.size, np.int32)
+    if interp == NEAREST:
+        for k in range(wts.size):
+            out[k] = 1
+        return out, 0
+    prec = 0
+    while prec < 22:
+        if int(0.5 + wt_max * (1 << (prec + 1))) >= (1 << 15):
+            break
+        prec += 1
+    for k in range(wts.size):
+        v = wts[k] * (1 << prec)
+        out[k] = int(-0.5 + v) if v < 0 else int(0.5 + v)
+    return out, prec
+
+
+@njit(cache=True, nogil=True)
+def _gather_row(src, row_base, sr, left, x0, x1, w, c, pad_mode, fillv, line):
+    """Crop columns ``[x0, x1)`` of padded source row ``sr`` into ``line`` (index (x-x0)*c)."""
+    for x in range(x0, x1):
+        sc = pad_index(left + x, w, pad_mode)
+        o = (x - x0) * c
+        if sr < 0 or sc < 0:
+            for ch in range(c):
+                line[o + ch] = fillv[ch]
+        else:
+            p = row_base + sc * c
+            for ch in range(c):
+                line[o + ch] = src[p + ch]
+
+
+# Adding and subtracting 1.5 * 2**23 rounds a float32 in [0, 2**22] half to even (the
+# sum has no fraction bits left); np.rint was a libm call per value, 4x slower.
+_ROUNDER = np.float32(12582912.0)
+
+
+@njit(cache=True, nogil=True)
+def _to_u8(v):
+    """Clamp to [0, 255] and round half to even: the uint8 cast of an epilogue value."""
+    v = min(max(v, np.float32(0.0)), np.float32(255.0))
+    return (v + _ROUNDER) - _ROUNDER
+
+
+@njit(cache=True, nogil=True)
+def _write_row(dst, dst_off, acc, abase, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
+               ident):
+    """Epilogue of one output row: ``acc[abase:abase + ow*c]`` (unflipped, channels last)."""
+    j0 = ow - 1 if hflip else 0
+    step = -1 if hflip else 1
+    if ident and not chw:
+        # Integer values in, uint8 out, no epilogue: a (possibly reversed) copy.
+        o = dst_off + (oi * ow + j0) * c
+        if not hflip:
+            for m in range(ow * c):
+                dst[o + m] = acc[abase + m]
+            return
+        for j in range(ow):
+            q = o - c * j
+            p = abase + j * c
+            for ch in range(c):
+                dst[q + ch] = acc[p + ch]
+        return
+    if chw:
+        for ch in range(c):
+            m = mul[ch]
+            a = add[ch]
+            o = dst_off + (ch * oh + oi) * ow + j0
+            p = abase + ch
+            if to_u8:
+                for j in range(ow):
+                    dst[o + step * j] = _to_u8(np.float32(acc[p + j * c]) * m + a)
+            else:
+                for j in range(ow):
+                    dst[o + step * j] = np.float32(acc[p + j * c]) * m + a
+    else:
+        o = dst_off + (oi * ow + j0) * c
+        sc = step * c
+        for j in range(ow):
+            q = o + sc * j
+            p = abase + j * c
+            if to_u8:
+                for ch in range(c):
+                    dst[q + ch] = _to_u8(np.float32(acc[p + ch]) * mul[ch] + add[ch])
+            else:
+                for ch in range(c):
+                    dst[q + ch] = np.float32(acc[p + ch]) * mul[ch] + add[ch]
+
+
+@njit(cache=True, nogil=True)
+def _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst, dst_off,
+                  hflip, vflip, chw, to_u8, ident, rows, cols, line):
+    """Output row ``i`` is padded crop row ``rows[i]`` at crop columns ``cols``: a gather.
+
+    Serves nearest resampling and the same-size copy (``rows``, ``cols`` the
+    identity); rows inside the image whose columns are one contiguous run inside
+    it are read in place.
+    """
+    run = True
+    for j in range(ow):
+        if cols[j] != cols[0] + j:
+            run = False
+    cols_inside = left + cols[0] >= 0 and left + cols[ow - 1] < w
+    smap = np.empty(ow, np.int64)
+    for j in range(ow):
+        smap[j] = pad_index(left + cols[j], w, pad_mode)
+    for i in range(oh):
+        sr = pad_index(top + rows[i], h, pad_mode)
+        oi = oh - 1 - i if vflip else i
+        if sr >= 0 and run and cols_inside:
+            _write_row(dst, dst_off, src, off + (sr * w + left + cols[0]) * c, oi, oh, ow, c,
+                       hflip, chw, mul, add, to_u8, ident)
+            continue
+        rb = off + max(sr, 0) * w * c
+        for j in range(ow):
+            sc = smap[j]
+            o = j * c
+            if sr < 0 or sc < 0:
+                for ch in range(c):
+                    line[o + ch] = fillv[ch]
+            else:
+                for ch in range(c):
+                    line[o + ch] = src[rb + sc * c + ch]
+        _write_row(dst, dst_off, line, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8, ident)
+
+
+@njit(cache=True, nogil=True)
+def _tables(bh, bw, oh, ow, interp, antialias):
+    ky = axis_taps(bh, oh, interp, antialias)
+    kx = axis_taps(bw, ow, interp, antialias)
+    ymin = np.empty(oh, np.int64)
+    ysz = np.empty(oh, np.int64)
+    wy = np.empty(oh * ky, np.float64)
+    xmin = np.empty(ow, np.int64)
+    xsz = np.empty(ow, np.int64)
+    wx = np.empty(ow * kx, np.float64)
+    ymax_w = axis_table(bh, oh, interp, antialias, ky, ymin, ysz, wy)
+    xmax_w = axis_table(bw, ow, interp, antialias, kx, xmin, xsz, wx)
+    return ky, kx, ymin, ysz, wy, ymax_w, xmin, xsz, wx, xmax_w
+
+
+@njit(cache=True, nogil=True)
+def _span(vmin, vsz, n):
+    """The union ``[lo, hi)`` of the tap runs of an axis (a 0-tap run reads nothing)."""
+    lo = n
+    hi = 0
+    for i in range(vmin.size):
+        if vsz[i] > 0:
+            lo = min(lo, vmin[i])
+            hi = max(hi, vmin[i] + vsz[i])
+    if hi <= lo:
+        return 0, 0
+    return lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _hpass_u8(arr, base, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0):
+    """One crop row (crop column ``x`` at ``arr[base + (x - x0) * c]``) filtered to uint8."""
+    if c == 3:
+        # Literal channel count: three accumulators in registers, one weight load per tap.
+        for j in range(ow):
+            p = base + (xmin[j] - x0) * 3
+            wb = j * kx
+            a0 = hx
+            a1 = hx
+            a2 = hx
+            for k in range(xsz[j]):
+                wk = np.int64(wx[wb + k])
+                a0 += np.int64(arr[p]) * wk
+                a1 += np.int64(arr[p + 1]) * wk
+                a2 += np.int64(arr[p + 2]) * wk
+                p += 3
+            o = t0 + j * 3
+            tmp[o] = min(max(a0 >> px, 0), 255)
+            tmp[o + 1] = min(max(a1 >> px, 0), 255)
+            tmp[o + 2] = min(max(a2 >> px, 0), 255)
+        return
+    for j in range(ow):
+        p0 = base + (xmin[j] - x0) * c
+        wb = j * kx
+        for ch in range(c):
+            acc = hx
+            for k in range(xsz[j]):
+                acc += np.int32(arr[p0 + k * c + ch]) * wx[wb + k]
+            tmp[t0 + j * c + ch] = min(max(acc >> px, 0), 255)
+
+
+@njit(cache=True, nogil=True)
+def _hpass_f32(arr, base, x0, xmin, xsz, wx, kx, ow, c, tmp, t0):
+    """:func:`_hpass_u8` in float32, unrounded."""
+    for j in range(ow):
+        p0 = base + (xmin[j] - x0) * c
+        wb = j * kx
+        for ch in range(c):
+            acc = np.float32(0.0)
+            for k in range(xsz[j]):
+                acc += arr[p0 + k * c + ch] * wx[wb + k]
+            tmp[t0 + j * c + ch] = acc
+
+@njit(cache=True, nogil=True)
+def resample_u8(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, antialias,
+                pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
+    """Images ``[n0, n1)`` of a uint8 batch (flat HWC ``src``) into flat ``dst``.
+
+    ``boxes`` (N*4 int64: top, left, height, width), ``flips`` (N*2 uint8:
+    horizontal, vertical), ``fill`` (c float64, integral in [0, 255]),
+    ``mul``/``add`` (c float32).
+    """
+    fillv = np.empty(c, np.uint8)
+    ident = to_u8
+    for ch in range(c):
+        fillv[ch] = np.uint8(fill[ch])
+        ident = ident and mul[ch] == 1.0 and add[ch] == 0.0
+    per = oh * ow * c
+    for n in range(n0, n1):
+        off = offsets[n]
+        h = heights[n]
+        w = widths[n]
+        top = boxes[4 * n]
+        left = boxes[4 * n + 1]
+        bh = boxes[4 * n + 2]
+        bw = boxes[4 * n + 3]
+        hflip = flips[2 * n] != 0
+        vflip = flips[2 * n + 1] != 0
+        dst_off = n * per
+        if (bh == oh and bw == ow) or interp == NEAREST:
+            rows = np.empty(oh, np.int64)
+            cols = np.empty(ow, np.int64)
+            wtmp = np.empty(max(oh, ow), np.float64)
+            szt = np.empty(max(oh, ow), np.int64)
+            axis_table(bh, oh, NEAREST, False, 1, rows, szt, wtmp)
+            axis_table(bw, ow, NEAREST, False, 1, cols, szt, wtmp)
+            _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
+                          dst_off, hflip, vflip, chw, to_u8, ident, rows, cols,
+                          np.empty(ow * c, np.uint8))
+            continue
+        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, oh, ow, interp,
+                                                                  antialias)
+        wy, py = int_weights(wyf, ymw, interp)
+        wx, px = int_weights(wxf, xmw, interp)
+        hx = (1 << px) >> 1
+        hy = (1 << py) >> 1
+        y0, y1 = _span(ymin, ysz, bh)
+        x0, x1 = _span(xmin, xsz, bw)
+        nrows = y1 - y0
+        row = ow * c
+        tmp = np.zeros(max(nrows, 1) * row, np.uint8)
+        line = np.empty(max(x1 - x0, 1) * c, np.uint8)
+        cols_inside = left + x0 >= 0 and left + x1 <= w
+        # Horizontal pass: the crop rows the vertical taps read, rounded to uint8.
+        for r in range(y0, y1):
+            sr = pad_index(top + r, h, pad_mode)
+            t0 = (r - y0) * row
+            if sr >= 0 and cols_inside:
+                _hpass_u8(src, off + sr * w * c + (left + x0) * c, x0, xmin, xsz, wx, kx, px,
+                          hx, ow, c, tmp, t0)
+            else:
+                _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
+                            fillv, line)
+                _hpass_u8(line, 0, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0)
+        # Vertical pass from the uint8 rows, then the epilogue.
+        acc_row = np.empty(row, np.int32)
+        for i in range(oh):
+            for m in range(row):
+                acc_row[m] = hy
+            wb = i * ky
+            for k in range(ysz[i]):
+                wk = wy[wb + k]
+                t0 = (ymin[i] + k - y0) * row
+                for m in range(row):
+                    acc_row[m] += np.int32(tmp[t0 + m]) * wk
+            for m in range(row):
+                acc_row[m] = min(max(acc_row[m] >> py, 0), 255)
+            oi = oh - 1 - i if vflip else i
+            _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
+                       ident)
+
+
+@njit(cache=True, nogil=True)
+def resample_f32(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, antialias,
+                 pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
+    """:func:`resample_u8` for float32 input: float32 arithmetic, no rounding between passes."""
+    fillv = np.empty(c, np.float32)
+    ident = False  # float values always need the rounding of the uint8 cast
+    for ch in range(c):
+        fillv[ch] = np.float32(fill[ch])
+    per = oh * ow * c
+    for n in range(n0, n1):
+        off = offsets[n]
+        h = heights[n]
+        w = widths[n]
+        top = boxes[4 * n]
+        left = boxes[4 * n + 1]
+        bh = boxes[4 * n + 2]
+        bw = boxes[4 * n + 3]
+        hflip = flips[2 * n] != 0
+        vflip = flips[2 * n + 1] != 0
+        dst_off = n * per
+        if (bh == oh and bw == ow) or interp == NEAREST:
+            rows = np.empty(oh, np.int64)
+            cols = np.empty(ow, np.int64)
+            wtmp = np.empty(max(oh, ow), np.float64)
+            szt = np.empty(max(oh, ow), np.int64)
+            axis_table(bh, oh, NEAREST, False, 1, rows, szt, wtmp)
+            axis_table(bw, ow, NEAREST, False, 1, cols, szt, wtmp)
+            _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
+                          dst_off, hflip, vflip, chw, to_u8, ident, rows, cols,
+                          np.empty(ow * c, np.float32))
+            continue
+        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, oh, ow, interp,
+                                                                  antialias)
+        wy = wyf.astype(np.float32)
+        wx = wxf.astype(np.float32)
+        y0, y1 = _span(ymin, ysz, bh)
+        x0, x1 = _span(xmin, xsz, bw)
+        nrows = y1 - y0
+        row = ow * c
+        tmp = np.zeros(max(nrows, 1) * row, np.float32)
+        line = np.empty(max(x1 - x0, 1) * c, np.float32)
+        cols_inside = left + x0 >= 0 and left + x1 <= w
+        for r in range(y0, y1):
+            sr = pad_index(top + r, h, pad_mode)
+            t0 = (r - y0) * row
+            if sr >= 0 and cols_inside:
+                _hpass_f32(src, off + sr * w * c + (left + x0) * c, x0, xmin, xsz, wx, kx, ow,
+                           c, tmp, t0)
+            else:
+                _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
+                            fillv, line)
+                _hpass_f32(line, 0, x0, xmin, xsz, wx, kx, ow, c, tmp, t0)
+        acc_row = np.empty(row, np.float32)
+        for i in range(oh):
+            acc_row[:] = 0.0
+            wb = i * ky
+            for k in range(ysz[i]):
+                wk = wy[wb + k]
+                t0 = (ymin[i] + k - y0) * row
+                for m in range(row):
+                    acc_row[m] += tmp[t0 + m] * wk
+            oi = oh - 1 - i if vflip else i
+            _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
+                       ident)
