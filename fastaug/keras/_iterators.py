@@ -392,6 +392,12 @@ def _kernel_layout(x: np.ndarray, data_format: str) -> np.ndarray:
     return dense.transpose(0, 3, 1, 2) if cf else dense
 
 
+def _spec_of(gen: Any) -> Any:
+    """The generator's configuration snapshot: its cached one when it keeps one."""
+    cached = getattr(gen, "_spec", None)
+    return cached() if cached is not None else spec_of(gen)
+
+
 class _DrawRenderIterator(Iterator):
     """fastaug's own iterators: Keras's per-batch entry point on ``_draw`` + ``_render``."""
 
@@ -539,7 +545,7 @@ class NumpyArrayIterator(_DrawRenderIterator):
         super().__init__(self.x.shape[0], batch_size, shuffle, seed)
 
     def _draw(self, index_array: np.ndarray) -> Any:
-        spec = spec_of(self.image_data_generator)
+        spec = _spec_of(self.image_data_generator)
         return spec, draw_batch(spec, len(index_array), self.x.shape[1:], self._rng)
 
     def _render(self, index_array: np.ndarray, params: Any) -> Any:
