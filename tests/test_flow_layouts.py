@@ -1,4 +1,6 @@
-"""``flow()`` on any dataset layout and dtype: the same batches as on a contiguous copy.
+"""``flow()`` fast paths: any dataset layout gives the same batches; cached per-batch work.
+
+Part 1, layouts: the same batches as on a contiguous copy.
 
 The iterator gives a dataset that the kernel cannot gather from directly (not
 C-contiguous NHWC, or not uint8/float32) one kernel-ready copy up front when it
@@ -9,6 +11,12 @@ float32, gathered by the kernel) and the same flow with the copy disabled
 Both must agree bit for bit: the copy only moves bytes and applies the same
 elementwise cast to float32 that each batch gets anyway. Parity with Keras
 itself on the keras.datasets layout is checked with test_keras_flow.py's bound.
+
+Part 2, per-batch overhead: the generator's configuration snapshot is cached
+until an attribute is assigned, and ``draw_batch`` caches how a configuration
+maps uniforms to parameters, keyed on the range values. References: Keras's own
+per-image stream (bit-exact doubles), and fresh generators built with the
+changed configuration (bit-exact batches).
 """
 
 import mmap
@@ -226,3 +234,92 @@ def test_keras_datasets_layout_matches_keras():
             assert fx.dtype == kx.dtype and fx.shape == kx.shape
             span = float(kx.max() - kx.min()) or 1.0
             assert np.abs(fx.astype(np.float64) - kx).max() <= 1e-3 * span
+
+
+# --------------------------------------------------------------- per-batch caches
+def _fresh_batch(cfg, x, y, idx):
+    """Batch ``idx`` of a new seeded iterator after batches 0..idx-1 (same bookkeeping)."""
+    it = _flow(x, y, cfg)
+    for i in range(idx):
+        it[i]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return it[idx]
+
+
+def test_generator_changes_between_batches_are_seen():
+    x, y = _cifar_like()
+    cfg = dict(CONFIGS["affine"])
+    gen = fk.ImageDataGenerator(**cfg)
+    it = gen.flow(x, y, batch_size=5, seed=3)
+    it[0]
+    gen.rotation_range = 0  # plain assignment
+    got1 = it[1]
+    ref1 = _fresh_batch(dict(cfg, rotation_range=0), x, y, 1)
+    gen.zoom_range[0] = 0.5  # changed in place, as Keras would read it live
+    got2 = it[2]
+    ref2 = _fresh_batch(dict(cfg, rotation_range=0, zoom_range=[0.5, 1.2]), x, y, 2)
+    gen.rescale = 1 / 255
+    gen.featurewise_center = True
+    gen.mean = np.float32(0.25)
+    got3 = it[3]
+    ref3 = _fresh_batch(dict(cfg, rotation_range=0, zoom_range=[0.5, 1.2], rescale=1 / 255),
+                        x, y, 3)
+    _assert_same_batches([got1, got2], [ref1, ref2])
+    np.testing.assert_array_equal(got3[0], ref3[0] - np.float32(0.25))
+
+
+def test_snapshot_is_reused_until_an_assignment():
+    gen = fk.ImageDataGenerator(rotation_range=5)
+    s1 = gen._spec()
+    assert gen._spec() is s1
+    gen.zca_whitening_matrix = None  # a property setter counts as an assignment
+    s2 = gen._spec()
+    assert s2 is not s1 and s2 == s1
+    gen.cval = 3.0
+    assert gen._spec().cval == 3.0
+
+
+_KERAS_DRAW_CONFIGS = [
+    # six mapped columns but not all six geometric parameters
+    dict(rotation_range=10, width_shift_range=0.2, height_shift_range=0.3, zoom_range=0.1,
+         channel_shift_range=5.0, brightness_range=[0.8, 1.2]),
+    dict(shear_range=3, channel_shift_range=1.5, vertical_flip=True),
+    dict(width_shift_range=2.5, height_shift_range=0.4, horizontal_flip=True),
+    dict(rotation_range=np.float64(7.5), zoom_range=(0.9, 1.3), brightness_range=(0.2, 0.4)),
+]
+
+
+@pytest.mark.parametrize("cfg", _KERAS_DRAW_CONFIGS)
+def test_batch_draws_equal_keras_stream_more_configs(cfg):
+    kimage = pytest.importorskip("keras.src.legacy.preprocessing.image")
+    from fastaug.keras import _random
+
+    shape = (20, 24, 3)
+    kg = kimage.ImageDataGenerator(**cfg)
+    np.random.seed(11)
+    expected = [kg.get_random_transform(shape) for _ in range(40)]
+    fg = fk.ImageDataGenerator(**cfg)
+    rs = np.random.RandomState(11)
+    got = (_random.params_to_dicts(_random.draw_batch(fg._spec(), 25, shape, rs))
+           + _random.params_to_dicts(_random.draw_batch(fg._spec(), 15, shape, rs)))
+    for e, g in zip(expected, got):
+        for key, ev in e.items():
+            assert (ev is None) == (g[key] is None), key
+            if ev is not None:
+                assert float(g[key]) == float(ev), (key, g[key], ev)
+
+
+def test_draw_plan_follows_in_place_range_changes():
+    from fastaug.keras import _random
+
+    gen = fk.ImageDataGenerator(zoom_range=0.2, brightness_range=[0.5, 1.5])
+    a = _random.draw_batch(gen._spec(), 8, (6, 6, 3), np.random.RandomState(0))
+    gen.zoom_range[1] = 3.0  # same spec object, new values
+    gen.brightness_range[0] = 1.0
+    b = _random.draw_batch(gen._spec(), 8, (6, 6, 3), np.random.RandomState(0))
+    fresh = fk.ImageDataGenerator(zoom_range=[0.8, 3.0], brightness_range=[1.0, 1.5])
+    c = _random.draw_batch(fresh._spec(), 8, (6, 6, 3), np.random.RandomState(0))
+    assert not np.array_equal(a.zx, b.zx)
+    for key in ("zx", "zy", "brightness", "flip_horizontal"):
+        np.testing.assert_array_equal(getattr(b, key), getattr(c, key))
