@@ -414,6 +414,12 @@ class NumpyArrayIterator(_DrawRenderIterator):
     The dataset keeps its own dtype (a uint8 array stays uint8, a memmap is not
     loaded); each batch is gathered, its parameters drawn in one vectorised step,
     warped by the fused kernel straight to ``dtype`` and standardized as a batch.
+    The kernel gathers straight from a C-contiguous uint8 or float32 dataset;
+    any other layout (keras.datasets' transposed arrays, Fortran order, strided
+    slices) or dtype gets one such copy when constructed, if it takes under a
+    quarter of the available memory (never for a memmap, which is read batch by
+    batch): the same batches, faster. The caller's array is never modified;
+    ``x`` is the array the iterator reads.
 
     Parameters
     ----------
