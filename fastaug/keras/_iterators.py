@@ -411,15 +411,16 @@ class _DrawRenderIterator(Iterator):
 class NumpyArrayIterator(_DrawRenderIterator):
     """Iterator yielding augmented batches from a numpy array (Keras's class).
 
-    The dataset keeps its own dtype (a uint8 array stays uint8, a memmap is not
-    loaded); each batch is gathered, its parameters drawn in one vectorised step,
-    warped by the fused kernel straight to ``dtype`` and standardized as a batch.
-    The kernel gathers straight from a C-contiguous uint8 or float32 dataset;
-    any other layout (keras.datasets' transposed arrays, Fortran order, strided
-    slices) or dtype gets one such copy when constructed, if it takes under a
-    quarter of the available memory (never for a memmap, which is read batch by
-    batch): the same batches, faster. The caller's array is never modified;
-    ``x`` is the array the iterator reads.
+    The dataset is not converted to ``dtype`` (a uint8 array stays uint8, a
+    memmap is not loaded); each batch is gathered, its parameters drawn in one
+    vectorised step, warped by the fused kernel straight to ``dtype`` and
+    standardized as a batch. The kernel gathers straight from a C-contiguous
+    uint8 or float32 dataset, which is used as it is; any other layout
+    (keras.datasets' transposed arrays, Fortran order, strided slices) or dtype
+    (read as float32, as each batch would be) gets one such copy when
+    constructed, if it takes under a quarter of the available memory (never for
+    a memmap, which is read batch by batch): the same batches, faster. The
+    caller's array is never modified; ``x`` is the array the iterator reads.
 
     Parameters
     ----------
