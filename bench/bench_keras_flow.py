@@ -15,8 +15,12 @@ flips, on 32x32x3 uint8 CIFAR-shaped data, batch 128, float32 output, same seed.
 Run as a script for one interleaved run that prints images/s and the two ratios
 (``fastaug / keras`` and ``fastaug / raw``), or under pytest-benchmark::
 
-    python bench/bench_keras_flow.py [--images 4096] [--repeats 7]
+    python bench/bench_keras_flow.py [--images 4096] [--repeats 7] [--no-layouts]
     pytest bench/bench_keras_flow.py --benchmark-only
+
+The script measures the fastaug of the tree it lives in (it prints which);
+with PYTHONPATH set, that decides instead, e.g. to run a checkout of another
+commit against this script: ``PYTHONPATH=/path/to/other/tree python bench/...``.
 """
 
 from __future__ import annotations
@@ -24,10 +28,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 import warnings
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
+# Measure the tree this script lives in, not whichever fastaug is installed;
+# a PYTHONPATH, when set, decides instead (to compare two trees).
+if not os.environ.get("PYTHONPATH"):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np
 
@@ -192,6 +201,7 @@ def main() -> None:
             n = fastaug_epoch(lit)
             rates[k].append(n / (time.perf_counter() - t))
     med = {k: statistics.median(v) for k, v in rates.items() if v}
+    print(f"fastaug: {os.path.dirname(fastaug.__file__)}")
     print(f"threads: {fk.ImageDataGenerator().num_threads}, images/epoch: {args.images}, "
           f"batch: {BATCH}, repeats: {args.repeats}")
     for k, v in med.items():
