@@ -118,14 +118,15 @@ def transform_batch(
     (uint8 or float32) in ``spec.data_format``.
     """
     cf = spec.data_format == "channels_first"
-    # The kernel reads images straight out of a C-contiguous uint8/float32
-    # dataset (a memmap too) through ``index``; anything else is gathered here.
-    gather_in_kernel = (index is not None and not cf and batch.flags.c_contiguous
-                        and batch.dtype in (np.uint8, np.float32))
-    if index is not None and not gather_in_kernel:
-        batch = batch[index]
-        index = None
     src = batch.transpose(0, 2, 3, 1) if cf else batch
+    # The kernel reads images straight out of a uint8/float32 dataset (a memmap
+    # too) through ``index`` when its NHWC view is C-contiguous (a channels_first
+    # dataset stored NHWC included); anything else is gathered here.
+    gather_in_kernel = (index is not None and src.flags.c_contiguous
+                        and (src.dtype == np.uint8 or src.dtype == np.float32))
+    if index is not None and not gather_in_kernel:
+        src = src[index]
+        index = None
     if src.dtype != np.uint8 and src.dtype != np.float32:
         src = src.astype(np.float32)
     src = np.ascontiguousarray(src)

@@ -21,7 +21,7 @@ from fastaug.keras._functions import warp_single
 from fastaug.keras._image_io import default_data_format, default_floatx
 from fastaug.keras._iterators import NumpyArrayIterator
 from fastaug.keras._random import draw_one, params_from_dicts
-from fastaug.keras._spec import spec_of
+from fastaug.keras._spec import KerasSpec, spec_of
 from fastaug.warp import FILL_MODES
 
 __all__ = ["ImageDataGenerator"]
@@ -490,6 +490,25 @@ class ImageDataGenerator:
         if self.zca_whitening:
             self.zca_whitening_matrix = None
             self.whitener = result.whitener
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Every assignment (Keras's configuration is plain attributes users may
+        # change at any time) drops the snapshot that _spec() hands the iterators.
+        object.__setattr__(self, name, value)
+        self.__dict__["_spec_cache"] = None
+
+    def _spec(self) -> KerasSpec:
+        """``spec_of(self)``, taken once per configuration instead of once per batch.
+
+        The snapshot holds references to the attribute values, so what is changed
+        in place (``gen.mean[...] = ...``, ``gen.zoom_range[0] = ...``) is seen
+        as before; any assignment makes a new one.
+        """
+        spec = self.__dict__.get("_spec_cache")
+        if spec is None:
+            spec = spec_of(self)
+            self.__dict__["_spec_cache"] = spec
+        return spec
 
     @property
     def zca_whitening_matrix(self) -> np.ndarray | None:

@@ -329,6 +329,75 @@ def _save_batch(batch: np.ndarray, index_array: np.ndarray, data_format: str,
         save_atomic(img, os.path.join(save_to_dir, fname), fmt)
 
 
+# Share of the available memory one dataset copy may take (see _kernel_layout).
+_COPY_SHARE = 4
+# Bound when the available memory cannot be read.
+_COPY_CAP = 1 << 30
+
+
+def _copy_budget() -> int:
+    """Bytes a one-off dataset copy may take: a quarter of the available memory."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 // _COPY_SHARE
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return _COPY_CAP
+    return avail // _COPY_SHARE if avail > 0 else _COPY_CAP
+
+
+def _is_mapped(a: Any) -> bool:
+    """True when ``a`` is (a view of) a memory map: its data stays on disk."""
+    import mmap
+
+    seen = 0
+    while a is not None and seen < 64:  # bases form a short chain; bounded anyway
+        if isinstance(a, (np.memmap, mmap.mmap)):
+            return True
+        a = a.obj if isinstance(a, memoryview) else getattr(a, "base", None)
+        seen += 1
+    return False
+
+
+def _kernel_layout(x: np.ndarray, data_format: str) -> np.ndarray:
+    """``x`` as the kernel reads it fastest: uint8 or float32, stored C-contiguous NHWC.
+
+    The kernel gathers a batch's images straight out of such a dataset; any other
+    layout (a transposed keras.datasets array, Fortran order, a strided slice,
+    channels_first data stored NCHW) or dtype (float64, int) is gathered,
+    transposed and converted batch by batch instead, at every epoch. One copy up
+    front (uint8 stays uint8, every other dtype becomes float32, the cast each
+    batch gets anyway: the same batches, bit for bit) is cheaper whenever it
+    fits in memory. Never for a memory map: its data stays on disk and each batch
+    reads only its own images. The caller's array is never written. The result
+    has ``x``'s shape (channels_first data is returned as an NCHW view of NHWC
+    memory).
+    """
+    cf = data_format == "channels_first"
+    nhwc = x.transpose(0, 2, 3, 1) if cf else x
+    kernel_ready = x.dtype == np.uint8 or x.dtype == np.float32
+    if kernel_ready and nhwc.flags.c_contiguous:
+        return x
+    if _is_mapped(x):
+        return x
+    target = x.dtype if kernel_ready else np.dtype(np.float32)
+    if x.size * target.itemsize > _copy_budget():
+        return x
+    dense = np.ascontiguousarray(nhwc, dtype=target)
+    return dense.transpose(0, 3, 1, 2) if cf else dense
+
+
+def _spec_of(gen: Any) -> Any:
+    """The generator's configuration snapshot: its cached one when it keeps one."""
+    cached = getattr(gen, "_spec", None)
+    return cached() if cached is not None else spec_of(gen)
+
+
 class _DrawRenderIterator(Iterator):
     """fastaug's own iterators: Keras's per-batch entry point on ``_draw`` + ``_render``."""
 
@@ -342,9 +411,16 @@ class _DrawRenderIterator(Iterator):
 class NumpyArrayIterator(_DrawRenderIterator):
     """Iterator yielding augmented batches from a numpy array (Keras's class).
 
-    The dataset keeps its own dtype (a uint8 array stays uint8, a memmap is not
-    loaded); each batch is gathered, its parameters drawn in one vectorised step,
-    warped by the fused kernel straight to ``dtype`` and standardized as a batch.
+    The dataset is not converted to ``dtype`` (a uint8 array stays uint8, a
+    memmap is not loaded); each batch is gathered, its parameters drawn in one
+    vectorised step, warped by the fused kernel straight to ``dtype`` and
+    standardized as a batch. The kernel gathers straight from a C-contiguous
+    uint8 or float32 dataset, which is used as it is; any other layout
+    (keras.datasets' transposed arrays, Fortran order, strided slices) or dtype
+    (read as float32, as each batch would be) gets one such copy when
+    constructed, if it takes under a quarter of the available memory (never for
+    a memmap, which is read batch by batch): the same batches, faster. The
+    caller's array is never modified; ``x`` is the array the iterator reads.
 
     Parameters
     ----------
@@ -440,11 +516,14 @@ class NumpyArrayIterator(_DrawRenderIterator):
                 if y is not None:
                     y = y[split_idx:]
 
-        # No conversion to float: the dataset stays in its own dtype (a memmap
-        # stays on disk); each batch is converted as it is gathered.
+        # No conversion to floatx: a uint8 dataset stays uint8 (a memmap stays
+        # on disk) and each batch is converted as it is warped. Other layouts and
+        # dtypes get one kernel-ready copy when it fits (see _kernel_layout).
         xa = x if isinstance(x, np.ndarray) else np.asarray(x)
         if xa.dtype.kind not in "biuf":
             xa = np.asarray(xa, dtype=self.dtype)
+        if xa.ndim == 4:
+            xa = _kernel_layout(xa, data_format)
         self.x = xa
         self.x_misc = x_misc
         if self.x.ndim != 4:
@@ -473,7 +552,7 @@ class NumpyArrayIterator(_DrawRenderIterator):
         super().__init__(self.x.shape[0], batch_size, shuffle, seed)
 
     def _draw(self, index_array: np.ndarray) -> Any:
-        spec = spec_of(self.image_data_generator)
+        spec = _spec_of(self.image_data_generator)
         return spec, draw_batch(spec, len(index_array), self.x.shape[1:], self._rng)
 
     def _render(self, index_array: np.ndarray, params: Any) -> Any:

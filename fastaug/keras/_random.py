@@ -19,7 +19,7 @@ numpy's global RNG or any pixel.
 from __future__ import annotations
 
 import operator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -165,12 +165,90 @@ _ARG_OF = {"theta": "rotation_range", "tx": "height_shift_range", "ty": "width_s
            "cs": "channel_shift_range", "br": "brightness_range"}
 
 
-def _bad_range(cols: list[tuple[str, float, float]], low: np.ndarray,
-               high: np.ndarray) -> None:
-    for (name, _, _), lo, hi in zip(cols, low, high):
+class _Plan(NamedTuple):
+    """How one configuration maps a ``(n, k)`` block of uniforms to parameters."""
+
+    names: tuple[str, ...]  # the mapped columns' parameters, Keras's draw order
+    lows: np.ndarray  # (m, 1): low of each mapped column
+    spans: np.ndarray  # (m, 1): high - low
+    scales: np.ndarray | None  # (m, 1): Keras's fraction-of-size shift factors, else 1
+    coins: int  # column of the horizontal flip coin (the vertical one follows)
+    tail: bool  # mapped columns after the coins (channel shift, brightness)
+    hflip: bool
+    vflip: bool
+    complete: bool  # all six geometric parameters drawn (no zeros / ones needed)
+
+
+_plans: dict[tuple[Any, ...], _Plan] = {}
+_MAX_PLANS = 64
+
+
+def _make_plan(gen: KerasSpec, img_shape: tuple[int, ...]) -> _Plan:
+    hs, ws = gen.height_shift_range, gen.width_shift_range
+    names: list[str] = []
+    bounds: list[tuple[float, float]] = []
+    scales: list[float] = []
+
+    def col(name: str, lo: Any, hi: Any, scale: float = 1.0) -> None:
+        names.append(name)
+        bounds.append((float(lo), float(hi)))
+        scales.append(scale)
+
+    if gen.rotation_range:
+        col("theta", -gen.rotation_range, gen.rotation_range)
+    # Keras multiplies a fractional shift by the size (np.max(range) < 1; the
+    # range is a scalar here): after the map, as its own double product.
+    if hs:
+        col("tx", -hs, hs, float(img_shape[gen.row_axis - 1]) if float(hs) < 1 else 1.0)
+    if ws:
+        col("ty", -ws, ws, float(img_shape[gen.col_axis - 1]) if float(ws) < 1 else 1.0)
+    if gen.shear_range:
+        col("shear", -gen.shear_range, gen.shear_range)
+    zr = gen.zoom_range
+    if not (zr[0] == 1 and zr[1] == 1):
+        col("zx", zr[0], zr[1])
+        col("zy", zr[0], zr[1])
+    coins = len(names)
+    if gen.channel_shift_range != 0:
+        col("cs", -gen.channel_shift_range, gen.channel_shift_range)
+    if gen.brightness_range is not None:
+        col("br", *gen.brightness_range)
+    for name, (lo, hi) in zip(names, bounds):
         if not np.isfinite(hi - lo):
             raise RangeError(f"{_ARG_OF[name]} must give a finite range to draw from, got "
                              f"[{lo}, {hi}] (Keras: Range exceeds valid bounds)")
+    lows = np.array([b[0] for b in bounds]).reshape(-1, 1)
+    # high - low in doubles, as numpy's legacy uniform computes it.
+    spans = np.array([b[1] - b[0] for b in bounds]).reshape(-1, 1)
+    return _Plan(tuple(names), lows, spans,
+                 None if all(x == 1.0 for x in scales) else np.array(scales).reshape(-1, 1),
+                 coins, len(names) > coins, bool(gen.horizontal_flip),
+                 bool(gen.vertical_flip), coins == 6)
+
+
+def _plan_for(gen: KerasSpec, img_shape: tuple[int, ...]) -> _Plan:
+    """The configuration's plan, cached on the range values themselves.
+
+    Keyed on the values (not on the spec object), so a range changed in place
+    (``gen.zoom_range[0] = ...``) gets its own plan; an unhashable value (a 0-d
+    array range) is planned afresh each time.
+    """
+    br = gen.brightness_range
+    try:
+        key = (gen.rotation_range, gen.height_shift_range, gen.width_shift_range,
+               gen.shear_range, gen.zoom_range[0], gen.zoom_range[1],
+               gen.channel_shift_range, None if br is None else tuple(br),
+               bool(gen.horizontal_flip), bool(gen.vertical_flip), gen.row_axis,
+               gen.col_axis, tuple(img_shape))
+        plan = _plans.get(key)
+    except TypeError:
+        return _make_plan(gen, img_shape)
+    if plan is None:
+        plan = _make_plan(gen, img_shape)
+        if len(_plans) >= _MAX_PLANS:
+            _plans.clear()
+        _plans[key] = plan
+    return plan
 
 
 def draw_batch(gen: KerasSpec, n: int, img_shape: tuple[int, ...],
@@ -185,50 +263,29 @@ def draw_batch(gen: KerasSpec, n: int, img_shape: tuple[int, ...],
     if not fast:
         return params_from_dicts([draw_one(gen, img_shape, rs) for _ in range(n)])
 
-    rot = bool(gen.rotation_range)
-    zoom = not (gen.zoom_range[0] == 1 and gen.zoom_range[1] == 1)
-    shear = bool(gen.shear_range)
-    cshift = gen.channel_shift_range != 0
-    bright = gen.brightness_range is not None
-    # Keras's draw order; each used column maps one uniform to [low, high) as
-    # numpy's legacy uniform does, low + (high - low) * u, all columns in one op.
-    cols: list[tuple[str, float, float]] = []
-    if rot:
-        cols.append(("theta", -gen.rotation_range, gen.rotation_range))
-    if hs:
-        cols.append(("tx", -hs, hs))
-    if ws:
-        cols.append(("ty", -ws, ws))
-    if shear:
-        cols.append(("shear", -gen.shear_range, gen.shear_range))
-    if zoom:
-        cols += [("zx", *gen.zoom_range), ("zy", *gen.zoom_range)]
-    cols += [("fh", 0.0, 1.0), ("fv", 0.0, 1.0)]  # coins: compared with 0.5 raw
-    if cshift:
-        cols.append(("cs", -gen.channel_shift_range, gen.channel_shift_range))
-    if bright:
-        cols.append(("br", *gen.brightness_range))
-    low = np.array([float(c[1]) for c in cols])
-    high = np.array([float(c[2]) for c in cols])
-    if not np.isfinite(high - low).all():
-        _bad_range(cols, low, high)
-    u = rs.random_sample((n, len(cols)))
-    vals = (low + (high - low) * u).T.copy()  # one contiguous row per parameter
-    got = {name: vals[i] for i, (name, _, _) in enumerate(cols)}
-    zeros = np.zeros(n)
-    tx = got.get("tx", zeros)
-    if hs and float(hs) < 1:  # Keras: np.max(range) < 1; hs is a scalar here
-        tx *= img_shape[gen.row_axis - 1]
-    ty = got.get("ty", zeros)
-    if ws and float(ws) < 1:
-        ty *= img_shape[gen.col_axis - 1]
-    ones = np.ones(n)
-    nc = len(cols) - cshift - bright
-    return AffineParams(theta=got.get("theta", zeros), tx=tx, ty=ty,
-                        shear=got.get("shear", zeros), zx=got.get("zx", ones),
-                        zy=got.get("zy", ones),
-                        flip_horizontal=(u[:, nc - 2] < 0.5) & bool(gen.horizontal_flip),
-                        flip_vertical=(u[:, nc - 1] < 0.5) & bool(gen.vertical_flip),
+    plan = _plan_for(gen, img_shape)
+    c = plan.coins
+    u = rs.random_sample((n, len(plan.names) + 2))
+    mapped = np.delete(u, [c, c + 1], axis=1) if plan.tail else u[:, :c]
+    # Each mapped column: low + (high - low) * u, as numpy's legacy uniform
+    # computes it (the same two double operations), then Keras's shift scaling
+    # (x * 1.0 is exact for the other rows). One contiguous row per parameter.
+    vals = np.empty((len(plan.names), n))
+    np.multiply(mapped.T, plan.spans, out=vals)
+    vals += plan.lows
+    if plan.scales is not None:
+        vals *= plan.scales
+    got = dict(zip(plan.names, vals))
+    zeros = ones = no_flip = None
+    if not plan.complete:
+        zeros, ones = np.zeros(n), np.ones(n)
+    if not (plan.hflip and plan.vflip):
+        no_flip = np.zeros(n, bool)
+    return AffineParams(theta=got.get("theta", zeros), tx=got.get("tx", zeros),
+                        ty=got.get("ty", zeros), shear=got.get("shear", zeros),
+                        zx=got.get("zx", ones), zy=got.get("zy", ones),
+                        flip_horizontal=u[:, c] < 0.5 if plan.hflip else no_flip,
+                        flip_vertical=u[:, c + 1] < 0.5 if plan.vflip else no_flip,
                         channel_shift=got.get("cs"), brightness=got.get("br"))
 
 
