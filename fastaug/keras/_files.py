@@ -107,7 +107,8 @@ class _FilesIterator(_DrawRenderIterator):
         gen = self.image_data_generator
         if not gen:
             return None
-        spec = spec_of(gen)
+        # The generator's cached snapshot (taken again only after a change).
+        spec = gen._spec() if hasattr(gen, "_spec") else spec_of(gen)
         return spec, draw_batch(spec, len(index_array), self.image_shape, self._rng)
 
     def _load(self, index_array: np.ndarray) -> np.ndarray:
