@@ -198,7 +198,7 @@ def _execute(p: _Pass, source: Any, data_format: str, num_threads: int | None) -
     kwargs: dict[str, Any] = {}
     if p.virtual is not None and ((p.window != 0).any() or (p.virtual != p.cur).any()):
         # Resize to the virtual size and keep a window of it (Resize + CenterCrop).
-        kwargs.update(virtual_sizes=p.virtual, window=p.window)
+        kwargs.update(resize_to=p.virtual, window=p.window)
     return _rs.resized_crop(
         source, p.boxes, (oh, ow), interpolation=p.interpolation, antialias=p.antialias,
         hflip=p.hflip, vflip=p.vflip, padding_mode=p.padding_mode, fill=fill,
