@@ -406,8 +406,12 @@ def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
 
 def _check_xy(x: Any, y: Any) -> Any:
     """Validate ``x``, ``y``; return ``y`` as something fancy-indexable."""
-    if not hasattr(x, "shape") or not hasattr(x, "__getitem__") or len(x.shape) < 1:
-        raise TypeError(f"x must be an array (e.g. numpy or np.memmap), got {type(x)!r}")
+    ragged = isinstance(x, (list, tuple)) and len(x) > 0 and all(
+        isinstance(im, np.ndarray) for im in x)
+    if not ragged and (not hasattr(x, "shape") or not hasattr(x, "__getitem__")
+                       or len(x.shape) < 1):
+        raise TypeError(f"x must be an array (e.g. numpy or np.memmap) or a list of image "
+                        f"arrays, got {type(x)!r}")
     if y is None:
         return None
     if not hasattr(y, "shape"):
@@ -418,7 +422,11 @@ def _check_xy(x: Any, y: Any) -> Any:
     return y
 
 
-def _gather(a: Any, idx: np.ndarray) -> np.ndarray:
+def _gather(a: Any, idx: np.ndarray) -> Any:
+    if isinstance(a, (list, tuple)):
+        # A ragged dataset (images of different sizes): the batch stays a list
+        # for a transform that takes one (fastaug.transforms).
+        return [a[i] for i in idx.tolist()]
     # Gathering in increasing index order reads a memmap sequentially; the rows
     # are put back in plan order afterwards.
     order = np.argsort(idx, kind="stable")
@@ -447,8 +455,10 @@ def make_batch(x: Any, y: Any, augment: Callable[..., Any] | None, batch_size: i
 
     Parameters
     ----------
-    x : ndarray
-        Images (a ``np.memmap`` is read batch by batch).
+    x : ndarray or list of ndarray
+        Images (a ``np.memmap`` is read batch by batch), or a list of (H, W, C)
+        images of different sizes for a :mod:`fastaug.transforms` recipe (the
+        batch is then a list).
     y : array_like or None
         Labels, gathered with the images; None returns the images alone.
     augment : callable or None

@@ -270,3 +270,17 @@ def test_params_for_other_images_rejected():
     p = recipe.draw(np.zeros((2, 8, 8, 3), np.uint8))
     with pytest.raises(ValueError, match="other sizes"):
         recipe.apply(np.zeros((2, 9, 8, 3), np.uint8), p)
+
+
+def test_recipe_in_batches_with_a_ragged_dataset():
+    from fastaug.stream import batches, make_batch
+
+    imgs = [_image(h, w, 3, np.uint8) for h, w in [(30, 40), (41, 29), (64, 64), (20, 20)] * 3]
+    recipe = T.Compose([T.RandomResizedCrop(16), T.RandomHorizontalFlip(),
+                        T.ToDtype(np.float32, scale=True)], data_format="channels_first")
+    with batches(imgs, np.arange(12), recipe, batch_size=5, seed=2, epoch=1,
+                 prefetch=2) as s:
+        got = list(s)
+    assert [b[0].shape for b in got] == [(5, 3, 16, 16), (5, 3, 16, 16), (2, 3, 16, 16)]
+    again = make_batch(imgs, np.arange(12), recipe, 5, seed=2, epoch=1, k=1)
+    assert np.array_equal(again[0], got[1][0]) and np.array_equal(again[1], got[1][1])
