@@ -1,0 +1,151 @@
+"""Training and evaluation recipes: fastaug.transforms against per-image libraries.
+
+Side by side in one process, interleaved rounds, medians; ratios are what to
+read (the machine is shared). Recipes (torchvision.transforms.v2 names):
+
+* imagenet: ``RandomResizedCrop(224)``, ``RandomHorizontalFlip()``,
+  ``ToDtype(float32, scale=True)``, ``Normalize(mean, std)`` on 32 decoded
+  500x375 / 375x500 uint8 images (a ragged batch) -> (32, 3, 224, 224) float32.
+* cifar: ``RandomCrop(32, padding=4, padding_mode="reflect")``, flip, ToDtype,
+  Normalize on 128 images 32x32x3 -> (128, 3, 32, 32) float32.
+* eval: ``Resize(256)`` (antialias), ``CenterCrop(224)`` on the imagenet images,
+  uint8 out, against Pillow's resize + crop per image.
+
+Contenders (those installed): fastaug (one call per batch), torchvision v2 per
+image on a CHW uint8 tensor view of the decoded image (then ``torch.stack``),
+Pillow per image (eval). One thread each (``torch.set_num_threads(1)``,
+``num_threads=1``) unless ``--threads``.
+
+    PYTHONPATH=. python bench/bench_recipes.py [--recipes imagenet,cifar,eval]
+        [--rounds 7] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fastaug import transforms as T
+
+MEAN = [0.485, 0.456, 0.406]
+STD = [0.229, 0.224, 0.225]
+
+
+def _images(n: int, seed: int = 0) -> list[np.ndarray]:
+    """Photo-like uint8 images, 500x375 and 375x500 (smooth gradients + noise)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        h, w = (375, 500) if k % 2 == 0 else (500, 375)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        base = np.stack([xx / w, yy / h, (xx + yy) / (h + w)], axis=2) * 200
+        noise = rng.normal(0, 12, (h, w, 3))
+        out.append(np.clip(base + noise, 0, 255).astype(np.uint8))
+    return out
+
+
+def _torch():
+    try:
+        import torch
+        from torchvision.transforms import v2
+    except ImportError:
+        return None, None
+    return torch, v2
+
+
+def _recipes(threads: int):
+    torch, v2 = _torch()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    big = _images(32)
+    cifar = list(np.random.default_rng(1).integers(0, 256, (128, 32, 32, 3), dtype=np.uint8))
+    cifar_arr = np.stack(cifar)
+    rec: dict[str, dict[str, Callable[[], object]]] = {}
+
+    fa_imnet = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(),
+                          T.ToDtype(np.float32, scale=True), T.Normalize(MEAN, STD)],
+                         data_format="channels_first", seed=0, num_threads=threads)
+    rec["imagenet"] = {"fastaug": lambda: fa_imnet(big)}
+    fa_cifar = T.Compose([T.RandomCrop(32, padding=4, padding_mode="reflect"),
+                          T.RandomHorizontalFlip(), T.ToDtype(np.float32, scale=True),
+                          T.Normalize(MEAN, STD)],
+                         data_format="channels_first", seed=0, num_threads=threads)
+    rec["cifar"] = {"fastaug": lambda: fa_cifar(cifar_arr)}
+    fa_eval = T.Compose([T.Resize(256), T.CenterCrop(224)], num_threads=threads)
+    rec["eval"] = {"fastaug": lambda: fa_eval(big)}
+
+    from PIL import Image
+
+    pil_big = [Image.fromarray(im) for im in big]
+
+    def pil_eval():
+        out = []
+        for im in pil_big:
+            w, h = im.size
+            nw, nh = (256, int(256 * h / w)) if w <= h else (int(256 * w / h), 256)
+            r = im.resize((nw, nh), Image.BILINEAR)
+            left, top = int(round((nw - 224) / 2)), int(round((nh - 224) / 2))
+            out.append(np.asarray(r.crop((left, top, left + 224, top + 224))))
+        return np.stack(out)
+
+    rec["eval"]["Pillow per image"] = pil_eval
+
+    if torch is not None:
+        tv_big = [torch.from_numpy(im).permute(2, 0, 1) for im in big]
+        tv_cifar = [torch.from_numpy(im).permute(2, 0, 1) for im in cifar]
+        tv_imnet = v2.Compose([v2.RandomResizedCrop(224, antialias=True),
+                               v2.RandomHorizontalFlip(), v2.ToDtype(torch.float32, scale=True),
+                               v2.Normalize(MEAN, STD)])
+        tv_cif = v2.Compose([v2.RandomCrop(32, padding=4, padding_mode="reflect"),
+                             v2.RandomHorizontalFlip(), v2.ToDtype(torch.float32, scale=True),
+                             v2.Normalize(MEAN, STD)])
+        tv_ev = v2.Compose([v2.Resize(256, antialias=True), v2.CenterCrop(224)])
+        rec["imagenet"]["torchvision v2 per image"] = lambda: torch.stack(
+            [tv_imnet(t) for t in tv_big])
+        rec["cifar"]["torchvision v2 per image"] = lambda: torch.stack(
+            [tv_cif(t) for t in tv_cifar])
+        rec["eval"]["torchvision v2 per image"] = lambda: torch.stack(
+            [tv_ev(t) for t in tv_big])
+    counts = {"imagenet": len(big), "cifar": len(cifar), "eval": len(big)}
+    return rec, counts, torch is not None
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--recipes", default="imagenet,cifar,eval")
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    rec, counts, have_torch = _recipes(args.threads)
+    names = [r for r in args.recipes.split(",") if r]
+    for name in names:
+        fns = rec[name]
+        for fn in fns.values():  # warm-up: compile, caches
+            fn()
+        times: dict[str, list[float]] = {k: [] for k in fns}
+        for _ in range(args.rounds):
+            for lib, fn in fns.items():
+                t0 = time.perf_counter()
+                fn()
+                times[lib].append(time.perf_counter() - t0)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        print(f"\n{name}: {counts[name]} images per batch, {args.threads} thread(s), "
+              f"median of {args.rounds} interleaved rounds")
+        print("| library | images/s | fastaug speed-up |")
+        print("|---|--:|--:|")
+        for lib, t in med.items():
+            print(f"| {lib} | {counts[name] / t:,.0f} | {t / med['fastaug']:.2f}x |")
+    if not have_torch:
+        print("\n(torch/torchvision not installed: no torchvision rows)")
+
+
+if __name__ == "__main__":
+    main()
