@@ -341,19 +341,23 @@ def _span(vmin, vsz, n):
 def _hpass_u8(arr, base, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0):
     """One crop row (crop column ``x`` at ``arr[base + (x - x0) * c]``) filtered to uint8."""
     if c == 3:
-        # Literal channel count: three accumulators in registers, one weight load per tap.
+        # Literal channel count: three accumulators in registers, one weight load per
+        # tap; unsigned indices, so Numba adds no negative-index wrap to each load.
+        u3 = np.uint64(3)
         for j in range(ow):
-            p = base + (xmin[j] - x0) * 3
-            wb = j * kx
+            p = np.uint64(base + (xmin[j] - x0) * 3)
+            wb = np.uint64(j * kx)
+            we = wb + np.uint64(xsz[j])
             a0 = hx
             a1 = hx
             a2 = hx
-            for k in range(xsz[j]):
-                wk = np.int64(wx[wb + k])
+            while wb < we:
+                wk = np.int64(wx[wb])
                 a0 += np.int64(arr[p]) * wk
-                a1 += np.int64(arr[p + 1]) * wk
-                a2 += np.int64(arr[p + 2]) * wk
-                p += 3
+                a1 += np.int64(arr[p + np.uint64(1)]) * wk
+                a2 += np.int64(arr[p + np.uint64(2)]) * wk
+                p += u3
+                wb += np.uint64(1)
             o = t0 + j * 3
             tmp[o] = min(max(a0 >> px, 0), 255)
             tmp[o + 1] = min(max(a1 >> px, 0), 255)
@@ -380,6 +384,20 @@ def _hpass_f32(arr, base, x0, xmin, xsz, wx, kx, ow, c, tmp, t0):
             for k in range(xsz[j]):
                 acc += arr[p0 + k * c + ch] * wx[wb + k]
             tmp[t0 + j * c + ch] = acc
+
+@njit(cache=True, nogil=True)
+def _vtap_u8(trow, wk, acc):
+    """``acc += trow * wk``: one vertical tap over a row (views from 0: no index wrap,
+    so LLVM vectorises it)."""
+    for m in range(acc.size):
+        acc[m] += np.int32(trow[m]) * wk
+
+
+@njit(cache=True, nogil=True)
+def _vtap_f32(trow, wk, acc):
+    for m in range(acc.size):
+        acc[m] += trow[m] * wk
+
 
 @njit(cache=True, nogil=True)
 def resample_u8(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, antialias,
@@ -449,10 +467,8 @@ def resample_u8(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, 
                 acc_row[m] = hy
             wb = i * ky
             for k in range(ysz[i]):
-                wk = wy[wb + k]
                 t0 = (ymin[i] + k - y0) * row
-                for m in range(row):
-                    acc_row[m] += np.int32(tmp[t0 + m]) * wk
+                _vtap_u8(tmp[t0:t0 + row], wy[wb + k], acc_row)
             for m in range(row):
                 acc_row[m] = min(max(acc_row[m] >> py, 0), 255)
             oi = oh - 1 - i if vflip else i
@@ -517,10 +533,8 @@ def resample_f32(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp,
             acc_row[:] = 0.0
             wb = i * ky
             for k in range(ysz[i]):
-                wk = wy[wb + k]
                 t0 = (ymin[i] + k - y0) * row
-                for m in range(row):
-                    acc_row[m] += tmp[t0 + m] * wk
+                _vtap_f32(tmp[t0:t0 + row], wy[wb + k], acc_row)
             oi = oh - 1 - i if vflip else i
             _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
                        ident)
