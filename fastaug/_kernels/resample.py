@@ -363,27 +363,109 @@ def _hpass_u8(arr, base, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0):
             tmp[o + 1] = min(max(a1 >> px, 0), 255)
             tmp[o + 2] = min(max(a2 >> px, 0), 255)
         return
+    if c == 1:
+        for j in range(ow):
+            p = np.uint64(base + xmin[j] - x0)
+            wb = np.uint64(j * kx)
+            we = wb + np.uint64(xsz[j])
+            a0 = hx
+            while wb < we:
+                a0 += np.int64(arr[p]) * np.int64(wx[wb])
+                p += np.uint64(1)
+                wb += np.uint64(1)
+            tmp[t0 + j] = min(max(a0 >> px, 0), 255)
+        return
+    if c == 4:
+        u4 = np.uint64(4)
+        for j in range(ow):
+            p = np.uint64(base + (xmin[j] - x0) * 4)
+            wb = np.uint64(j * kx)
+            we = wb + np.uint64(xsz[j])
+            a0 = hx
+            a1 = hx
+            a2 = hx
+            a3 = hx
+            while wb < we:
+                wk = np.int64(wx[wb])
+                a0 += np.int64(arr[p]) * wk
+                a1 += np.int64(arr[p + np.uint64(1)]) * wk
+                a2 += np.int64(arr[p + np.uint64(2)]) * wk
+                a3 += np.int64(arr[p + np.uint64(3)]) * wk
+                p += u4
+                wb += np.uint64(1)
+            o = t0 + j * 4
+            tmp[o] = min(max(a0 >> px, 0), 255)
+            tmp[o + 1] = min(max(a1 >> px, 0), 255)
+            tmp[o + 2] = min(max(a2 >> px, 0), 255)
+            tmp[o + 3] = min(max(a3 >> px, 0), 255)
+        return
+    uc = np.uint64(c)
     for j in range(ow):
-        p0 = base + (xmin[j] - x0) * c
-        wb = j * kx
+        p0 = np.uint64(base + (xmin[j] - x0) * c)
+        w0 = np.uint64(j * kx)
+        we = w0 + np.uint64(xsz[j])
         for ch in range(c):
             acc = hx
-            for k in range(xsz[j]):
-                acc += np.int32(arr[p0 + k * c + ch]) * wx[wb + k]
+            p = p0 + np.uint64(ch)
+            wb = w0
+            while wb < we:
+                acc += np.int64(arr[p]) * np.int64(wx[wb])
+                p += uc
+                wb += np.uint64(1)
             tmp[t0 + j * c + ch] = min(max(acc >> px, 0), 255)
 
 
 @njit(cache=True, nogil=True)
 def _hpass_f32(arr, base, x0, xmin, xsz, wx, kx, ow, c, tmp, t0):
     """:func:`_hpass_u8` in float32, unrounded."""
+    if c == 3:
+        u3 = np.uint64(3)
+        for j in range(ow):
+            p = np.uint64(base + (xmin[j] - x0) * 3)
+            wb = np.uint64(j * kx)
+            we = wb + np.uint64(xsz[j])
+            a0 = np.float32(0.0)
+            a1 = np.float32(0.0)
+            a2 = np.float32(0.0)
+            while wb < we:
+                wk = wx[wb]
+                a0 += arr[p] * wk
+                a1 += arr[p + np.uint64(1)] * wk
+                a2 += arr[p + np.uint64(2)] * wk
+                p += u3
+                wb += np.uint64(1)
+            o = t0 + j * 3
+            tmp[o] = a0
+            tmp[o + 1] = a1
+            tmp[o + 2] = a2
+        return
+    if c == 1:
+        for j in range(ow):
+            p = np.uint64(base + xmin[j] - x0)
+            wb = np.uint64(j * kx)
+            we = wb + np.uint64(xsz[j])
+            a0 = np.float32(0.0)
+            while wb < we:
+                a0 += arr[p] * wx[wb]
+                p += np.uint64(1)
+                wb += np.uint64(1)
+            tmp[t0 + j] = a0
+        return
+    uc = np.uint64(c)
     for j in range(ow):
-        p0 = base + (xmin[j] - x0) * c
-        wb = j * kx
+        p0 = np.uint64(base + (xmin[j] - x0) * c)
+        w0 = np.uint64(j * kx)
+        we = w0 + np.uint64(xsz[j])
         for ch in range(c):
             acc = np.float32(0.0)
-            for k in range(xsz[j]):
-                acc += arr[p0 + k * c + ch] * wx[wb + k]
+            p = p0 + np.uint64(ch)
+            wb = w0
+            while wb < we:
+                acc += arr[p] * wx[wb]
+                p += uc
+                wb += np.uint64(1)
             tmp[t0 + j * c + ch] = acc
+
 
 @njit(cache=True, nogil=True)
 def _vtap_u8(trow, wk, acc):
