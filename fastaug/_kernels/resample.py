@@ -309,17 +309,29 @@ def _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, ad
 
 
 @njit(cache=True, nogil=True)
-def _tables(bh, bw, oh, ow, interp, antialias):
-    ky = axis_taps(bh, oh, interp, antialias)
-    kx = axis_taps(bw, ow, interp, antialias)
-    ymin = np.empty(oh, np.int64)
-    ysz = np.empty(oh, np.int64)
-    wy = np.empty(oh * ky, np.float64)
-    xmin = np.empty(ow, np.int64)
-    xsz = np.empty(ow, np.int64)
-    wx = np.empty(ow * kx, np.float64)
-    ymax_w = axis_table(bh, oh, interp, antialias, ky, ymin, ysz, wy)
-    xmax_w = axis_table(bw, ow, interp, antialias, kx, xmin, xsz, wx)
+def _tables(bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias):
+    """Both axes' tables for resizing (bh, bw) to (sh, sw), cut to the output window.
+
+    The weights (and ``wt_max``, hence the uint8 precision) are those of the
+    whole (sh, sw) resize: a window is a crop after the resize.
+    """
+    ky = axis_taps(bh, sh, interp, antialias)
+    kx = axis_taps(bw, sw, interp, antialias)
+    ymin = np.empty(sh, np.int64)
+    ysz = np.empty(sh, np.int64)
+    wy = np.empty(sh * ky, np.float64)
+    xmin = np.empty(sw, np.int64)
+    xsz = np.empty(sw, np.int64)
+    wx = np.empty(sw * kx, np.float64)
+    ymax_w = axis_table(bh, sh, interp, antialias, ky, ymin, ysz, wy)
+    xmax_w = axis_table(bw, sw, interp, antialias, kx, xmin, xsz, wx)
+    if oh != sh or ow != sw:
+        ymin = ymin[wt:wt + oh].copy()
+        ysz = ysz[wt:wt + oh].copy()
+        wy = wy[wt * ky:(wt + oh) * ky].copy()
+        xmin = xmin[wl:wl + ow].copy()
+        xsz = xsz[wl:wl + ow].copy()
+        wx = wx[wl * kx:(wl + ow) * kx].copy()
     return ky, kx, ymin, ysz, wy, ymax_w, xmin, xsz, wx, xmax_w
 
 
@@ -482,13 +494,14 @@ def _vtap_f32(trow, wk, acc):
 
 
 @njit(cache=True, nogil=True)
-def resample_u8(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, antialias,
-                pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
+def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
+                antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
     """Images ``[n0, n1)`` of a uint8 batch (flat HWC ``src``) into flat ``dst``.
 
-    ``boxes`` (N*4 int64: top, left, height, width), ``flips`` (N*2 uint8:
-    horizontal, vertical), ``fill`` (c float64, integral in [0, 255]),
-    ``mul``/``add`` (c float32).
+    ``boxes`` (N*4 int64: top, left, height, width), ``frames`` (N*4 int64: the
+    size (sh, sw) the box is resized to and the (top, left) of the (oh, ow) output
+    window in it), ``flips`` (N*2 uint8: horizontal, vertical), ``fill`` (c float64,
+    integral in [0, 255]), ``mul``/``add`` (c float32).
     """
     fillv = np.empty(c, np.uint8)
     ident = to_u8
@@ -507,19 +520,23 @@ def resample_u8(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, 
         hflip = flips[2 * n] != 0
         vflip = flips[2 * n + 1] != 0
         dst_off = n * per
-        if (bh == oh and bw == ow) or interp == NEAREST:
-            rows = np.empty(oh, np.int64)
-            cols = np.empty(ow, np.int64)
-            wtmp = np.empty(max(oh, ow), np.float64)
-            szt = np.empty(max(oh, ow), np.int64)
-            axis_table(bh, oh, NEAREST, False, 1, rows, szt, wtmp)
-            axis_table(bw, ow, NEAREST, False, 1, cols, szt, wtmp)
+        sh = frames[4 * n]
+        sw = frames[4 * n + 1]
+        wt = frames[4 * n + 2]
+        wl = frames[4 * n + 3]
+        if (bh == sh and bw == sw) or interp == NEAREST:
+            rows = np.empty(sh, np.int64)
+            cols = np.empty(sw, np.int64)
+            wtmp = np.empty(max(sh, sw), np.float64)
+            szt = np.empty(max(sh, sw), np.int64)
+            axis_table(bh, sh, NEAREST, False, 1, rows, szt, wtmp)
+            axis_table(bw, sw, NEAREST, False, 1, cols, szt, wtmp)
             _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
-                          dst_off, hflip, vflip, chw, to_u8, ident, rows, cols,
-                          np.empty(ow * c, np.uint8))
+                          dst_off, hflip, vflip, chw, to_u8, ident, rows[wt:wt + oh].copy(),
+                          cols[wl:wl + ow].copy(), np.empty(ow * c, np.uint8))
             continue
-        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, oh, ow, interp,
-                                                                  antialias)
+        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
+                                                                  ow, interp, antialias)
         wy, py = int_weights(wyf, ymw, interp)
         wx, px = int_weights(wxf, xmw, interp)
         hx = (1 << px) >> 1
@@ -559,8 +576,8 @@ def resample_u8(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, 
 
 
 @njit(cache=True, nogil=True)
-def resample_f32(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, antialias,
-                 pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
+def resample_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
+                 antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
     """:func:`resample_u8` for float32 input: float32 arithmetic, no rounding between passes."""
     fillv = np.empty(c, np.float32)
     ident = False  # float values always need the rounding of the uint8 cast
@@ -578,19 +595,23 @@ def resample_f32(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp,
         hflip = flips[2 * n] != 0
         vflip = flips[2 * n + 1] != 0
         dst_off = n * per
-        if (bh == oh and bw == ow) or interp == NEAREST:
-            rows = np.empty(oh, np.int64)
-            cols = np.empty(ow, np.int64)
-            wtmp = np.empty(max(oh, ow), np.float64)
-            szt = np.empty(max(oh, ow), np.int64)
-            axis_table(bh, oh, NEAREST, False, 1, rows, szt, wtmp)
-            axis_table(bw, ow, NEAREST, False, 1, cols, szt, wtmp)
+        sh = frames[4 * n]
+        sw = frames[4 * n + 1]
+        wt = frames[4 * n + 2]
+        wl = frames[4 * n + 3]
+        if (bh == sh and bw == sw) or interp == NEAREST:
+            rows = np.empty(sh, np.int64)
+            cols = np.empty(sw, np.int64)
+            wtmp = np.empty(max(sh, sw), np.float64)
+            szt = np.empty(max(sh, sw), np.int64)
+            axis_table(bh, sh, NEAREST, False, 1, rows, szt, wtmp)
+            axis_table(bw, sw, NEAREST, False, 1, cols, szt, wtmp)
             _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
-                          dst_off, hflip, vflip, chw, to_u8, ident, rows, cols,
-                          np.empty(ow * c, np.float32))
+                          dst_off, hflip, vflip, chw, to_u8, ident, rows[wt:wt + oh].copy(),
+                          cols[wl:wl + ow].copy(), np.empty(ow * c, np.float32))
             continue
-        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, oh, ow, interp,
-                                                                  antialias)
+        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
+                                                                  ow, interp, antialias)
         wy = wyf.astype(np.float32)
         wx = wxf.astype(np.float32)
         y0, y1 = _span(ymin, ysz, bh)
