@@ -33,7 +33,7 @@ IMAGE_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32))
 _MAX_SIDE = 2**24
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PackedImages:
     """A ragged batch: channels-last images of any sizes in one flat buffer.
 
