@@ -33,7 +33,7 @@ IMAGE_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32))
 _MAX_SIDE = 2**24
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PackedImages:
     """A ragged batch: channels-last images of any sizes in one flat buffer.
 
@@ -194,11 +194,50 @@ def _boxes(boxes: Any, n: int) -> np.ndarray:
     return b.reshape(-1)
 
 
+def _pairs(name: str, value: Any, n: int) -> np.ndarray:
+    v = np.asarray(value)
+    if v.dtype == object or (v.size and v.dtype.kind not in "iu"):
+        raise TypeError(f"{name} must be integers, got dtype {v.dtype}")
+    if v.shape == (2,):
+        v = np.broadcast_to(v, (n, 2))
+    if v.shape != (n, 2):
+        raise ValueError(f"{name} must have shape (2,) or (N, 2) = ({n}, 2), got {v.shape}")
+    return np.ascontiguousarray(v, dtype=np.int64)
+
+
+def _frames(resize_to: Any, window: Any, n: int, oh: int, ow: int) -> np.ndarray:
+    """(N, 4) int64: the size each box is resized to and the output window's corner in it."""
+    if resize_to is None:
+        if window is not None:
+            raise ValueError("window needs resize_to (without it the output is the whole "
+                             "resized box)")
+        return np.tile(np.array([oh, ow, 0, 0], np.int64), n)
+    rs = _pairs("resize_to", resize_to, n)
+    if n and (rs.min() < 1 or rs.max() > _MAX_SIDE):
+        raise ValueError(f"resize_to must be in [1, {_MAX_SIDE}], got {resize_to!r}")
+    if n and ((rs[:, 0] < oh).any() or (rs[:, 1] < ow).any()):
+        raise ValueError(f"resize_to must be at least size ({oh}, {ow}) in each dimension, "
+                         f"got {resize_to!r}")
+    if window is None:
+        # torchvision's center_crop corner: int(round((outer - inner) / 2)), half to even.
+        win = np.stack([np.round((rs[:, 0] - oh) / 2.0), np.round((rs[:, 1] - ow) / 2.0)], 1)
+        win = win.astype(np.int64)
+    else:
+        win = _pairs("window", window, n)
+        if n and (win.min() < 0 or (win[:, 0] + oh > rs[:, 0]).any()
+                  or (win[:, 1] + ow > rs[:, 1]).any()):
+            raise ValueError(f"window must place the ({oh}, {ow}) output inside resize_to, "
+                             f"got {window!r}")
+    return np.ascontiguousarray(np.concatenate([rs, win], axis=1).reshape(-1))
+
+
 def resized_crop(
     images: Any,
     boxes: Any,
     size: Any,
     *,
+    resize_to: Any = None,
+    window: Any = None,
     interpolation: str = "bilinear",
     antialias: bool = True,
     hflip: Any = None,
@@ -233,6 +272,13 @@ def resized_crop(
         image (then padded). Height and width >= 1.
     size : int or (int, int)
         Output (height, width); an int means square.
+    resize_to : array_like of int, shape (N, 2) or (2,), optional
+        Resize each box to this (height, width) and keep the ``size`` window of it
+        at ``window``: ``Resize`` then ``CenterCrop`` in one pass (exactly: the
+        weights are those of the whole resize). Default: ``size``.
+    window : array_like of int, shape (N, 2) or (2,), optional
+        (top, left) of the output in the ``resize_to`` image; default centred as
+        torchvision's ``center_crop`` (``int(round((outer - inner) / 2))``).
     interpolation : {"nearest", "bilinear", "bicubic"}
         PyTorch's modes; "nearest" is its legacy ``nearest`` (``floor(i * in / out)``).
     antialias : bool
@@ -276,6 +322,12 @@ def resized_crop(
     ...                  data_format="channels_first")
     >>> z.shape, round(float(z[1, 0, 0, 0]), 4)
     ((2, 3, 2, 2), 0.7843)
+
+    Resize(6) then CenterCrop(4) of whole images, in one call:
+
+    >>> full = [[0, 0, 5, 7], [0, 0, 9, 4]]
+    >>> resized_crop(imgs, full, 4, resize_to=[[6, 8], [13, 6]]).shape
+    (2, 4, 4, 3)
     """
     packed = _as_packed(images)
     n, c = len(packed), packed.channels
@@ -290,6 +342,7 @@ def resized_crop(
         oh = check_int("size[0]", size[0], low=1, high=_MAX_SIDE)
         ow = check_int("size[1]", size[1], low=1, high=_MAX_SIDE)
     b = _boxes(boxes, n)
+    frames = _frames(resize_to, window, n, oh, ow)
     interp = INTERPOLATIONS.index(check_choice("interpolation", interpolation, INTERPOLATIONS))
     aa = check_bool("antialias", antialias) and interp != _k.NEAREST
     pad = PADDING_MODES.index(check_choice("padding_mode", padding_mode, PADDING_MODES))
@@ -321,8 +374,8 @@ def resized_crop(
     to_u8 = odt == np.uint8
 
     def chunk(a: int, z: int) -> None:
-        kernel(src, packed.offsets, packed.heights, packed.widths, c, b, flips, oh, ow, interp,
-               aa, pad, fillv, mulv, addv, dst1, chw, to_u8, a, z)
+        kernel(src, packed.offsets, packed.heights, packed.widths, c, b, frames, flips, oh, ow,
+               interp, aa, pad, fillv, mulv, addv, dst1, chw, to_u8, a, z)
 
     _pool.run_chunks(chunk, n, nthreads)
     if out is not None and not direct:

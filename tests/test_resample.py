@@ -95,6 +95,50 @@ def test_float32_matches_reference(interp, aa, pad):
         _check(imgs, boxes, size, c, rng, interp, aa, pad, 2e-5)
 
 
+@pytest.mark.parametrize("c", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_every_channel_count(dtype, c):
+    # The kernels specialise 1, 3 and 4 channels; 2 and 5 take the generic loops.
+    rng = np.random.default_rng([8, c, dtype == np.uint8])
+    for interp in INTERPS:
+        imgs = [(rng.integers(0, 256, (h, w, c), dtype=np.uint8) if dtype == np.uint8
+                 else rng.random((h, w, c), dtype=np.float32))
+                for h, w in rng.integers(3, 30, (3, 2))]
+        boxes = np.array([[int(rng.integers(-3, 3)), int(rng.integers(-3, 3)),
+                           im.shape[0] + 2, im.shape[1] - 1] for im in imgs])
+        for aa in (True, False):
+            _check(imgs, boxes, (11, 17), c, rng, interp, aa, "reflect",
+                   0 if dtype == np.uint8 else 2e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize("interp", INTERPS)
+def test_resize_to_and_window_is_resize_then_crop(interp, dtype):
+    # Output = window of the whole resize (torchvision Resize + CenterCrop/crop), flipped after.
+    rng = np.random.default_rng([9, INTERPS.index(interp), dtype == np.uint8])
+    imgs, boxes, _, c = _case(rng, dtype, n=6)
+    size = (7, 9)
+    rs = np.stack([rng.integers(7, 40, 6), rng.integers(9, 40, 6)], 1)
+    rs[0] = (boxes[0, 2], boxes[0, 3]) if boxes[0, 2] >= 7 and boxes[0, 3] >= 9 else rs[0]
+    win = np.stack([rng.integers(0, rs[:, 0] - 7 + 1), rng.integers(0, rs[:, 1] - 9 + 1)], 1)
+    hflip = rng.random(6) < 0.5
+    for aa in (True, False):
+        for w in (win, None):
+            got = resized_crop(imgs, boxes, size, resize_to=rs, window=w, hflip=hflip,
+                               interpolation=interp, antialias=aa, padding_mode="edge")
+            for i, im in enumerate(imgs):
+                full = resized_crop_one(im, boxes[i], tuple(rs[i]), interpolation=interp,
+                                        antialias=aa, padding_mode="edge")
+                t, lf = (win[i] if w is not None else
+                         [int(round((rs[i, 0] - 7) / 2)), int(round((rs[i, 1] - 9) / 2))])
+                want = full[t:t + 7, lf:lf + 9]
+                want = want[:, ::-1] if hflip[i] else want
+                if dtype == np.uint8:
+                    np.testing.assert_array_equal(got[i], want)
+                else:
+                    np.testing.assert_allclose(got[i], want, rtol=2e-5, atol=2e-5)
+
+
 @pytest.mark.parametrize("scale", [0.37, 0.5, 1.6, 2.0, 5.3])
 @pytest.mark.parametrize("interp", ["bilinear", "bicubic"])
 def test_large_scale_factors_uint8(interp, scale):
@@ -190,6 +234,10 @@ def test_pil_antialiased_downscale_within_one_level(interp):
     (dict(data_format="nchw"), ValueError, "data_format"),
     (dict(out=np.empty((1, 4, 4, 3), np.float32)), ValueError, "out"),
     (dict(num_threads=0), ValueError, "num_threads"),
+    (dict(resize_to=(3, 9)), ValueError, "resize_to"),
+    (dict(resize_to=(6, 6), window=(3, 0)), ValueError, "window"),
+    (dict(window=(0, 0)), ValueError, "window"),
+    (dict(resize_to=(6.0, 6)), TypeError, "resize_to"),
 ])
 def test_bad_arguments(bad, err, match):
     kw = dict(boxes=[[0, 0, 4, 4]], size=4)

@@ -309,17 +309,29 @@ def _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, ad
 
 
 @njit(cache=True, nogil=True)
-def _tables(bh, bw, oh, ow, interp, antialias):
-    ky = axis_taps(bh, oh, interp, antialias)
-    kx = axis_taps(bw, ow, interp, antialias)
-    ymin = np.empty(oh, np.int64)
-    ysz = np.empty(oh, np.int64)
-    wy = np.empty(oh * ky, np.float64)
-    xmin = np.empty(ow, np.int64)
-    xsz = np.empty(ow, np.int64)
-    wx = np.empty(ow * kx, np.float64)
-    ymax_w = axis_table(bh, oh, interp, antialias, ky, ymin, ysz, wy)
-    xmax_w = axis_table(bw, ow, interp, antialias, kx, xmin, xsz, wx)
+def _tables(bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias):
+    """Both axes' tables for resizing (bh, bw) to (sh, sw), cut to the output window.
+
+    The weights (and ``wt_max``, hence the uint8 precision) are those of the
+    whole (sh, sw) resize: a window is a crop after the resize.
+    """
+    ky = axis_taps(bh, sh, interp, antialias)
+    kx = axis_taps(bw, sw, interp, antialias)
+    ymin = np.empty(sh, np.int64)
+    ysz = np.empty(sh, np.int64)
+    wy = np.empty(sh * ky, np.float64)
+    xmin = np.empty(sw, np.int64)
+    xsz = np.empty(sw, np.int64)
+    wx = np.empty(sw * kx, np.float64)
+    ymax_w = axis_table(bh, sh, interp, antialias, ky, ymin, ysz, wy)
+    xmax_w = axis_table(bw, sw, interp, antialias, kx, xmin, xsz, wx)
+    if oh != sh or ow != sw:
+        ymin = ymin[wt:wt + oh].copy()
+        ysz = ysz[wt:wt + oh].copy()
+        wy = wy[wt * ky:(wt + oh) * ky].copy()
+        xmin = xmin[wl:wl + ow].copy()
+        xsz = xsz[wl:wl + ow].copy()
+        wx = wx[wl * kx:(wl + ow) * kx].copy()
     return ky, kx, ymin, ysz, wy, ymax_w, xmin, xsz, wx, xmax_w
 
 
@@ -341,54 +353,155 @@ def _span(vmin, vsz, n):
 def _hpass_u8(arr, base, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0):
     """One crop row (crop column ``x`` at ``arr[base + (x - x0) * c]``) filtered to uint8."""
     if c == 3:
-        # Literal channel count: three accumulators in registers, one weight load per tap.
+        # Literal channel count: three accumulators in registers, one weight load per
+        # tap; unsigned indices, so Numba adds no negative-index wrap to each load.
+        u3 = np.uint64(3)
         for j in range(ow):
-            p = base + (xmin[j] - x0) * 3
-            wb = j * kx
+            p = np.uint64(base + (xmin[j] - x0) * 3)
+            wb = np.uint64(j * kx)
+            we = wb + np.uint64(xsz[j])
             a0 = hx
             a1 = hx
             a2 = hx
-            for k in range(xsz[j]):
-                wk = np.int64(wx[wb + k])
+            while wb < we:
+                wk = np.int64(wx[wb])
                 a0 += np.int64(arr[p]) * wk
-                a1 += np.int64(arr[p + 1]) * wk
-                a2 += np.int64(arr[p + 2]) * wk
-                p += 3
+                a1 += np.int64(arr[p + np.uint64(1)]) * wk
+                a2 += np.int64(arr[p + np.uint64(2)]) * wk
+                p += u3
+                wb += np.uint64(1)
             o = t0 + j * 3
             tmp[o] = min(max(a0 >> px, 0), 255)
             tmp[o + 1] = min(max(a1 >> px, 0), 255)
             tmp[o + 2] = min(max(a2 >> px, 0), 255)
         return
+    if c == 1:
+        for j in range(ow):
+            p = np.uint64(base + xmin[j] - x0)
+            wb = np.uint64(j * kx)
+            we = wb + np.uint64(xsz[j])
+            a0 = hx
+            while wb < we:
+                a0 += np.int64(arr[p]) * np.int64(wx[wb])
+                p += np.uint64(1)
+                wb += np.uint64(1)
+            tmp[t0 + j] = min(max(a0 >> px, 0), 255)
+        return
+    if c == 4:
+        u4 = np.uint64(4)
+        for j in range(ow):
+            p = np.uint64(base + (xmin[j] - x0) * 4)
+            wb = np.uint64(j * kx)
+            we = wb + np.uint64(xsz[j])
+            a0 = hx
+            a1 = hx
+            a2 = hx
+            a3 = hx
+            while wb < we:
+                wk = np.int64(wx[wb])
+                a0 += np.int64(arr[p]) * wk
+                a1 += np.int64(arr[p + np.uint64(1)]) * wk
+                a2 += np.int64(arr[p + np.uint64(2)]) * wk
+                a3 += np.int64(arr[p + np.uint64(3)]) * wk
+                p += u4
+                wb += np.uint64(1)
+            o = t0 + j * 4
+            tmp[o] = min(max(a0 >> px, 0), 255)
+            tmp[o + 1] = min(max(a1 >> px, 0), 255)
+            tmp[o + 2] = min(max(a2 >> px, 0), 255)
+            tmp[o + 3] = min(max(a3 >> px, 0), 255)
+        return
+    uc = np.uint64(c)
     for j in range(ow):
-        p0 = base + (xmin[j] - x0) * c
-        wb = j * kx
+        p0 = np.uint64(base + (xmin[j] - x0) * c)
+        w0 = np.uint64(j * kx)
+        we = w0 + np.uint64(xsz[j])
         for ch in range(c):
             acc = hx
-            for k in range(xsz[j]):
-                acc += np.int32(arr[p0 + k * c + ch]) * wx[wb + k]
+            p = p0 + np.uint64(ch)
+            wb = w0
+            while wb < we:
+                acc += np.int64(arr[p]) * np.int64(wx[wb])
+                p += uc
+                wb += np.uint64(1)
             tmp[t0 + j * c + ch] = min(max(acc >> px, 0), 255)
 
 
 @njit(cache=True, nogil=True)
 def _hpass_f32(arr, base, x0, xmin, xsz, wx, kx, ow, c, tmp, t0):
     """:func:`_hpass_u8` in float32, unrounded."""
+    if c == 3:
+        u3 = np.uint64(3)
+        for j in range(ow):
+            p = np.uint64(base + (xmin[j] - x0) * 3)
+            wb = np.uint64(j * kx)
+            we = wb + np.uint64(xsz[j])
+            a0 = np.float32(0.0)
+            a1 = np.float32(0.0)
+            a2 = np.float32(0.0)
+            while wb < we:
+                wk = wx[wb]
+                a0 += arr[p] * wk
+                a1 += arr[p + np.uint64(1)] * wk
+                a2 += arr[p + np.uint64(2)] * wk
+                p += u3
+                wb += np.uint64(1)
+            o = t0 + j * 3
+            tmp[o] = a0
+            tmp[o + 1] = a1
+            tmp[o + 2] = a2
+        return
+    if c == 1:
+        for j in range(ow):
+            p = np.uint64(base + xmin[j] - x0)
+            wb = np.uint64(j * kx)
+            we = wb + np.uint64(xsz[j])
+            a0 = np.float32(0.0)
+            while wb < we:
+                a0 += arr[p] * wx[wb]
+                p += np.uint64(1)
+                wb += np.uint64(1)
+            tmp[t0 + j] = a0
+        return
+    uc = np.uint64(c)
     for j in range(ow):
-        p0 = base + (xmin[j] - x0) * c
-        wb = j * kx
+        p0 = np.uint64(base + (xmin[j] - x0) * c)
+        w0 = np.uint64(j * kx)
+        we = w0 + np.uint64(xsz[j])
         for ch in range(c):
             acc = np.float32(0.0)
-            for k in range(xsz[j]):
-                acc += arr[p0 + k * c + ch] * wx[wb + k]
+            p = p0 + np.uint64(ch)
+            wb = w0
+            while wb < we:
+                acc += arr[p] * wx[wb]
+                p += uc
+                wb += np.uint64(1)
             tmp[t0 + j * c + ch] = acc
 
+
 @njit(cache=True, nogil=True)
-def resample_u8(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, antialias,
-                pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
+def _vtap_u8(trow, wk, acc):
+    """``acc += trow * wk``: one vertical tap over a row (views from 0: no index wrap,
+    so LLVM vectorises it)."""
+    for m in range(acc.size):
+        acc[m] += np.int32(trow[m]) * wk
+
+
+@njit(cache=True, nogil=True)
+def _vtap_f32(trow, wk, acc):
+    for m in range(acc.size):
+        acc[m] += trow[m] * wk
+
+
+@njit(cache=True, nogil=True)
+def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
+                antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
     """Images ``[n0, n1)`` of a uint8 batch (flat HWC ``src``) into flat ``dst``.
 
-    ``boxes`` (N*4 int64: top, left, height, width), ``flips`` (N*2 uint8:
-    horizontal, vertical), ``fill`` (c float64, integral in [0, 255]),
-    ``mul``/``add`` (c float32).
+    ``boxes`` (N*4 int64: top, left, height, width), ``frames`` (N*4 int64: the
+    size (sh, sw) the box is resized to and the (top, left) of the (oh, ow) output
+    window in it), ``flips`` (N*2 uint8: horizontal, vertical), ``fill`` (c float64,
+    integral in [0, 255]), ``mul``/``add`` (c float32).
     """
     fillv = np.empty(c, np.uint8)
     ident = to_u8
@@ -407,19 +520,23 @@ def resample_u8(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, 
         hflip = flips[2 * n] != 0
         vflip = flips[2 * n + 1] != 0
         dst_off = n * per
-        if (bh == oh and bw == ow) or interp == NEAREST:
-            rows = np.empty(oh, np.int64)
-            cols = np.empty(ow, np.int64)
-            wtmp = np.empty(max(oh, ow), np.float64)
-            szt = np.empty(max(oh, ow), np.int64)
-            axis_table(bh, oh, NEAREST, False, 1, rows, szt, wtmp)
-            axis_table(bw, ow, NEAREST, False, 1, cols, szt, wtmp)
+        sh = frames[4 * n]
+        sw = frames[4 * n + 1]
+        wt = frames[4 * n + 2]
+        wl = frames[4 * n + 3]
+        if (bh == sh and bw == sw) or interp == NEAREST:
+            rows = np.empty(sh, np.int64)
+            cols = np.empty(sw, np.int64)
+            wtmp = np.empty(max(sh, sw), np.float64)
+            szt = np.empty(max(sh, sw), np.int64)
+            axis_table(bh, sh, NEAREST, False, 1, rows, szt, wtmp)
+            axis_table(bw, sw, NEAREST, False, 1, cols, szt, wtmp)
             _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
-                          dst_off, hflip, vflip, chw, to_u8, ident, rows, cols,
-                          np.empty(ow * c, np.uint8))
+                          dst_off, hflip, vflip, chw, to_u8, ident, rows[wt:wt + oh].copy(),
+                          cols[wl:wl + ow].copy(), np.empty(ow * c, np.uint8))
             continue
-        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, oh, ow, interp,
-                                                                  antialias)
+        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
+                                                                  ow, interp, antialias)
         wy, py = int_weights(wyf, ymw, interp)
         wx, px = int_weights(wxf, xmw, interp)
         hx = (1 << px) >> 1
@@ -449,10 +566,8 @@ def resample_u8(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, 
                 acc_row[m] = hy
             wb = i * ky
             for k in range(ysz[i]):
-                wk = wy[wb + k]
                 t0 = (ymin[i] + k - y0) * row
-                for m in range(row):
-                    acc_row[m] += np.int32(tmp[t0 + m]) * wk
+                _vtap_u8(tmp[t0:t0 + row], wy[wb + k], acc_row)
             for m in range(row):
                 acc_row[m] = min(max(acc_row[m] >> py, 0), 255)
             oi = oh - 1 - i if vflip else i
@@ -461,8 +576,8 @@ def resample_u8(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, 
 
 
 @njit(cache=True, nogil=True)
-def resample_f32(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp, antialias,
-                 pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
+def resample_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
+                 antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
     """:func:`resample_u8` for float32 input: float32 arithmetic, no rounding between passes."""
     fillv = np.empty(c, np.float32)
     ident = False  # float values always need the rounding of the uint8 cast
@@ -480,19 +595,23 @@ def resample_f32(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp,
         hflip = flips[2 * n] != 0
         vflip = flips[2 * n + 1] != 0
         dst_off = n * per
-        if (bh == oh and bw == ow) or interp == NEAREST:
-            rows = np.empty(oh, np.int64)
-            cols = np.empty(ow, np.int64)
-            wtmp = np.empty(max(oh, ow), np.float64)
-            szt = np.empty(max(oh, ow), np.int64)
-            axis_table(bh, oh, NEAREST, False, 1, rows, szt, wtmp)
-            axis_table(bw, ow, NEAREST, False, 1, cols, szt, wtmp)
+        sh = frames[4 * n]
+        sw = frames[4 * n + 1]
+        wt = frames[4 * n + 2]
+        wl = frames[4 * n + 3]
+        if (bh == sh and bw == sw) or interp == NEAREST:
+            rows = np.empty(sh, np.int64)
+            cols = np.empty(sw, np.int64)
+            wtmp = np.empty(max(sh, sw), np.float64)
+            szt = np.empty(max(sh, sw), np.int64)
+            axis_table(bh, sh, NEAREST, False, 1, rows, szt, wtmp)
+            axis_table(bw, sw, NEAREST, False, 1, cols, szt, wtmp)
             _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
-                          dst_off, hflip, vflip, chw, to_u8, ident, rows, cols,
-                          np.empty(ow * c, np.float32))
+                          dst_off, hflip, vflip, chw, to_u8, ident, rows[wt:wt + oh].copy(),
+                          cols[wl:wl + ow].copy(), np.empty(ow * c, np.float32))
             continue
-        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, oh, ow, interp,
-                                                                  antialias)
+        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
+                                                                  ow, interp, antialias)
         wy = wyf.astype(np.float32)
         wx = wxf.astype(np.float32)
         y0, y1 = _span(ymin, ysz, bh)
@@ -517,10 +636,8 @@ def resample_f32(src, offsets, heights, widths, c, boxes, flips, oh, ow, interp,
             acc_row[:] = 0.0
             wb = i * ky
             for k in range(ysz[i]):
-                wk = wy[wb + k]
                 t0 = (ymin[i] + k - y0) * row
-                for m in range(row):
-                    acc_row[m] += tmp[t0 + m] * wk
+                _vtap_f32(tmp[t0:t0 + row], wy[wb + k], acc_row)
             oi = oh - 1 - i if vflip else i
             _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
                        ident)
