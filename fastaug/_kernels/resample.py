@@ -39,7 +39,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from ._jit import kernel
 
 # Interpolation codes, in the order of fastaug.resample.INTERPOLATIONS.
 NEAREST = 0
@@ -53,7 +54,7 @@ PAD_REFLECT = 2
 PAD_SYMMETRIC = 3
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def pad_index(i: int, n: int, mode: int) -> int:
     """Source index of padded position ``i`` on an axis of ``n``; -1 means the fill value.
 
@@ -76,7 +77,7 @@ def pad_index(i: int, n: int, mode: int) -> int:
     return i if i < n else p - 1 - i
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _filter(x: float, interp: int, a: float) -> float:
     x = abs(x)
     if interp == BILINEAR:
@@ -88,7 +89,7 @@ def _filter(x: float, interp: int, a: float) -> float:
     return 0.0
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def axis_taps(n_in: int, n_out: int, interp: int, antialias: bool) -> int:
     """Most taps an output index of this axis reads (PyTorch's ``max_interp_size``)."""
     if interp == NEAREST:
@@ -101,7 +102,7 @@ def axis_taps(n_in: int, n_out: int, interp: int, antialias: bool) -> int:
     return int(math.ceil(support)) * 2 + 1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def axis_table(n_in, n_out, interp, antialias, taps, xmin, xsize, wts):
     """Fill ``xmin``, ``xsize`` (n_out) and ``wts`` (n_out * taps, float64); return wt_max.
 
@@ -180,7 +181,7 @@ def axis_table(n_in, n_out, interp, antialias, taps, xmin, xsize, wts):
     return wt_max
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def int_weights(wts, wt_max, interp):
     """PyTorch's int16 weights and their precision (bits) from float64 ``wts``."""
     out = np.empty(wts.size, np.int32)
@@ -199,7 +200,7 @@ def int_weights(wts, wt_max, interp):
     return out, prec
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _gather_row(src, row_base, sr, left, x0, x1, w, c, pad_mode, fillv, line):
     """Crop columns ``[x0, x1)`` of padded source row ``sr`` into ``line`` (index (x-x0)*c)."""
     for x in range(x0, x1):
@@ -219,14 +220,14 @@ def _gather_row(src, row_base, sr, left, x0, x1, w, c, pad_mode, fillv, line):
 _ROUNDER = np.float32(12582912.0)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _to_u8(v):
     """Clamp to [0, 255] and round half to even: the uint8 cast of an epilogue value."""
     v = min(max(v, np.float32(0.0)), np.float32(255.0))
     return (v + _ROUNDER) - _ROUNDER
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _write_row(dst, dst_off, acc, abase, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
                ident):
     """Epilogue of one output row: ``acc[abase:abase + ow*c]`` (unflipped, channels last)."""
@@ -271,7 +272,7 @@ def _write_row(dst, dst_off, acc, abase, oi, oh, ow, c, hflip, chw, mul, add, to
                     dst[q + ch] = np.float32(acc[p + ch]) * mul[ch] + add[ch]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst, dst_off,
                   hflip, vflip, chw, to_u8, ident, rows, cols, line):
     """Output row ``i`` is padded crop row ``rows[i]`` at crop columns ``cols``: a gather.
@@ -308,7 +309,7 @@ def _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, ad
         _write_row(dst, dst_off, line, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8, ident)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _tables(bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias):
     """Both axes' tables for resizing (bh, bw) to (sh, sw), cut to the output window.
 
@@ -335,7 +336,7 @@ def _tables(bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias):
     return ky, kx, ymin, ysz, wy, ymax_w, xmin, xsz, wx, xmax_w
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _span(vmin, vsz, n):
     """The union ``[lo, hi)`` of the tap runs of an axis (a 0-tap run reads nothing)."""
     lo = n
@@ -349,7 +350,7 @@ def _span(vmin, vsz, n):
     return lo, hi
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _hpass_u8(arr, base, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0):
     """One crop row (crop column ``x`` at ``arr[base + (x - x0) * c]``) filtered to uint8."""
     if c == 3:
@@ -427,7 +428,7 @@ def _hpass_u8(arr, base, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0):
             tmp[t0 + j * c + ch] = min(max(acc >> px, 0), 255)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _hpass_f32(arr, base, x0, xmin, xsz, wx, kx, ow, c, tmp, t0):
     """:func:`_hpass_u8` in float32, unrounded."""
     if c == 3:
@@ -479,7 +480,7 @@ def _hpass_f32(arr, base, x0, xmin, xsz, wx, kx, ow, c, tmp, t0):
             tmp[t0 + j * c + ch] = acc
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _vtap_u8(trow, wk, acc):
     """``acc += trow * wk``: one vertical tap over a row (views from 0: no index wrap,
     so LLVM vectorises it)."""
@@ -487,13 +488,13 @@ def _vtap_u8(trow, wk, acc):
         acc[m] += np.int32(trow[m]) * wk
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _vtap_f32(trow, wk, acc):
     for m in range(acc.size):
         acc[m] += trow[m] * wk
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
                 antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
     """Images ``[n0, n1)`` of a uint8 batch (flat HWC ``src``) into flat ``dst``.
@@ -575,7 +576,7 @@ def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, 
                        ident)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def resample_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
                  antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
     """:func:`resample_u8` for float32 input: float32 arithmetic, no rounding between passes."""
