@@ -11,6 +11,7 @@ workers, ``--prefetch`` produces batches ahead on a background thread instead.
     python examples/train_torch.py --dataset cifar10     # synthetic CIFAR-10-shaped data
     python examples/train_torch.py --dataset fashion_mnist --data-dir ~/data/fashion-mnist
     python examples/train_torch.py --dataset cifar10 --data-dir ~/data/cifar-10-batches-py
+    python examples/train_torch.py --dataset cifar10 --recipe torchvision   # the CIFAR recipe
 
 Cores: torch trains on ``--torch-threads``; augmentation uses ``--threads`` per
 batch on each producer. On 2 cores, 1 + 1.
@@ -27,6 +28,7 @@ from _data import add_common_arguments, load
 from torch import nn
 
 import fastaug
+from fastaug import transforms as T
 from fastaug.adapters import TorchIterableDataset
 
 
@@ -44,6 +46,10 @@ def main() -> None:
     p.add_argument("--loader-workers", type=int, default=0, help="DataLoader processes")
     p.add_argument("--prefetch", type=int, default=2, help="batches ahead (0 loader workers)")
     p.add_argument("--torch-threads", type=int, default=1)
+    p.add_argument("--recipe", choices=["affine", "torchvision"], default="affine",
+                   help="fastaug.RandomAffine (Keras-style), or the torchvision CIFAR recipe "
+                        "(RandomCrop(padding=4, reflect), flip, ToDtype, Normalize) from "
+                        "fastaug.transforms")
     args = p.parse_args()
 
     torch.set_num_threads(args.torch_threads)
@@ -51,17 +57,30 @@ def main() -> None:
     (x, y), (xv, yv), source = load(args.dataset, args.data_dir, args.limit,
                                     args.synthetic_size)
     print(f"{args.dataset}: {len(x)} train / {len(xv)} test images {x.shape[1:]} ({source})")
-    x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))  # NCHW, still uint8
-    aug = fastaug.RandomAffine(rotation_range=10, width_shift_range=0.1,
-                               height_shift_range=0.1, zoom_range=0.1,
-                               horizontal_flip=args.dataset == "cifar10",
-                               out_dtype=np.float32, scale=1 / 255,
-                               data_format="channels_first", num_threads=args.threads)
+    channels = x.shape[3]
+    if args.recipe == "torchvision":
+        # Channels-last uint8 in, (N, C, H, W) float32 out, one pass per batch.
+        mean, std = [0.5] * channels, [0.25] * channels
+        aug = T.Compose([T.RandomCrop(x.shape[1], padding=4, padding_mode="reflect"),
+                         T.RandomHorizontalFlip(), T.ToDtype(np.float32, scale=True),
+                         T.Normalize(mean, std)],
+                        data_format="channels_first", num_threads=args.threads)
+        test_recipe = T.Compose([T.ToDtype(np.float32, scale=True), T.Normalize(mean, std)],
+                                data_format="channels_first")
+    else:
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))  # NCHW, still uint8
+        aug = fastaug.RandomAffine(rotation_range=10, width_shift_range=0.1,
+                                   height_shift_range=0.1, zoom_range=0.1,
+                                   horizontal_flip=args.dataset == "cifar10",
+                                   out_dtype=np.float32, scale=1 / 255,
+                                   data_format="channels_first", num_threads=args.threads)
+        test_recipe = T.Compose([T.ToDtype(np.float32, scale=True)],
+                                data_format="channels_first")
     ds = TorchIterableDataset(x, y, aug, batch_size=args.batch_size, seed=args.seed,
                               prefetch=args.prefetch if args.loader_workers == 0 else 0)
     loader = torch.utils.data.DataLoader(ds, batch_size=None,
                                          num_workers=args.loader_workers)
-    model = build_model(x.shape[1])
+    model = build_model(channels)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     t0 = time.perf_counter()
@@ -80,7 +99,7 @@ def main() -> None:
     print(f"trained {args.epochs} epochs in {time.perf_counter() - t0:.1f} s")
     model.eval()
     with torch.no_grad():
-        xt = torch.from_numpy(xv.transpose(0, 3, 1, 2).astype(np.float32) / 255)
+        xt = torch.from_numpy(test_recipe(np.ascontiguousarray(xv)))
         acc = (model(xt).argmax(1).numpy() == yv).mean()
     print(f"test accuracy {acc:.3f}")
 

@@ -406,8 +406,8 @@ def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
 
 def _check_xy(x: Any, y: Any) -> Any:
     """Validate ``x``, ``y``; return ``y`` as something fancy-indexable."""
-    ragged = isinstance(x, (list, tuple)) and len(x) > 0 and all(
-        isinstance(im, np.ndarray) for im in x)
+    # A list: images of different sizes, or anything the augmenter takes (paths).
+    ragged = isinstance(x, (list, tuple)) and len(x) > 0
     if not ragged and (not hasattr(x, "shape") or not hasattr(x, "__getitem__")
                        or len(x.shape) < 1):
         raise TypeError(f"x must be an array (e.g. numpy or np.memmap) or a list of image "
@@ -457,8 +457,8 @@ def make_batch(x: Any, y: Any, augment: Callable[..., Any] | None, batch_size: i
     ----------
     x : ndarray or list of ndarray
         Images (a ``np.memmap`` is read batch by batch), or a list of (H, W, C)
-        images of different sizes for a :mod:`fastaug.transforms` recipe (the
-        batch is then a list).
+        images of different sizes for a :mod:`fastaug.transforms` recipe, or of
+        anything ``augment`` takes (such as file paths); the batch is then a list.
     y : array_like or None
         Labels, gathered with the images; None returns the images alone.
     augment : callable or None
