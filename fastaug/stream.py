@@ -404,14 +404,14 @@ def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
     return n // batch_size if drop_last else -(-n // batch_size)
 
 
-def _check_xy(x: Any, y: Any) -> Any:
+def _check_xy(x: Any, y: Any, augment: Any) -> Any:
     """Validate ``x``, ``y``; return ``y`` as something fancy-indexable."""
     # A list: images of different sizes, or anything the augmenter takes (paths).
-    ragged = isinstance(x, (list, tuple)) and len(x) > 0
+    ragged = isinstance(x, (list, tuple)) and len(x) > 0 and augment is not None
     if not ragged and (not hasattr(x, "shape") or not hasattr(x, "__getitem__")
                        or len(x.shape) < 1):
-        raise TypeError(f"x must be an array (e.g. numpy or np.memmap) or a list of image "
-                        f"arrays, got {type(x)!r}")
+        raise TypeError(f"x must be an array (e.g. numpy or np.memmap), or a list of samples "
+                        f"for an augment that takes them, got {type(x)!r}")
     if y is None:
         return None
     if not hasattr(y, "shape"):
@@ -487,7 +487,7 @@ def make_batch(x: Any, y: Any, augment: Callable[..., Any] | None, batch_size: i
     >>> bool((again[0] == bx).all())
     True
     """
-    y = _check_xy(x, y)
+    y = _check_xy(x, y, augment)
     n = len(x)
     batch_size = check_int("batch_size", batch_size, low=1)
     seed = check_seed("seed", seed)
@@ -543,7 +543,7 @@ def batches(x: Any, y: Any = None, augment: Callable[..., Any] | None = None,
     >>> bool((out[1][0] == make_batch(x, np.arange(10), aug, 4, 3, 2, 1)[0]).all())
     True
     """
-    y = _check_xy(x, y)
+    y = _check_xy(x, y, augment)
     if augment is not None and not callable(augment):
         raise TypeError(f"augment must be callable or None, got {augment!r}")
     n = len(x)
