@@ -284,3 +284,50 @@ def test_recipe_in_batches_with_a_ragged_dataset():
     assert [b[0].shape for b in got] == [(5, 3, 16, 16), (5, 3, 16, 16), (2, 3, 16, 16)]
     again = make_batch(imgs, np.arange(12), recipe, 5, seed=2, epoch=1, k=1)
     assert np.array_equal(again[0], got[1][0]) and np.array_equal(again[1], got[1][1])
+
+
+def test_random_affine_draws_torchvision_ranges():
+    t = T.RandomAffine(degrees=(-10, 30), translate=(0.25, 0.1), scale=(0.8, 1.2),
+                       shear=(-5, 5, 2, 3))
+    (step,) = t.make_steps(np.array([[40, 100]] * 2000), np.random.default_rng(0))
+    v = step.values
+    assert v["angle"].min() >= -10 and v["angle"].max() <= 30
+    tx, ty = v["translate"][:, 0], v["translate"][:, 1]
+    assert (tx == np.round(tx)).all() and np.abs(tx).max() <= 25 and np.abs(ty).max() <= 4
+    assert v["scale"].min() >= 0.8 and v["scale"].max() <= 1.2
+    assert v["shear"][:, 1].min() >= 2 and v["shear"][:, 1].max() <= 3
+    r = T.RandomRotation(20).make_steps(np.array([[9, 9]] * 500), np.random.default_rng(0))[0]
+    # rotate(angle) is affine(-angle): counter-clockwise positive.
+    assert np.abs(r.values["angle"]).max() <= 20
+
+
+def test_affine_between_resampling_passes_equals_separate_calls():
+    imgs = [_image(h, w, 3, np.uint8) for h, w in [(30, 40), (41, 29)]]
+    recipe = T.Compose([T.RandomResizedCrop(20), T.RandomRotation(25, interpolation="bilinear"),
+                        T.RandomHorizontalFlip(), T.ToDtype(np.float32, scale=True)])
+    params = recipe.draw(imgs, rng=4)
+    out = recipe.apply(imgs, params)
+    first = T.BatchParams(params.input_sizes, params.steps[:2], 3)
+    mid = T.Compose([]).apply(imgs, first)
+    second = T.BatchParams(np.array([[20, 20]] * 2), params.steps[2:3], 3)
+    rotated = T.Compose([]).apply(mid, second)
+    rest = T.BatchParams(np.array([[20, 20]] * 2), params.steps[3:], 3)
+    assert np.array_equal(out, T.Compose([]).apply(rotated, rest))
+
+
+@pytest.mark.parametrize("make,exc,word", [
+    (lambda: T.RandomAffine(degrees=-1), ValueError, "degrees"),
+    (lambda: T.RandomAffine(degrees=0, translate=(0.5, 2)), ValueError, "translate"),
+    (lambda: T.RandomAffine(degrees=0, shear=(1, 2, 3)), TypeError, "shear"),
+    (lambda: T.RandomAffine(degrees=0, interpolation="bicubic"), ValueError, "interpolation"),
+    (lambda: T.RandomRotation(10, expand=True), ValueError, "expand"),
+    (lambda: T.RandomRotation(10, center=3), TypeError, "center"),
+])
+def test_bad_affine_arguments(make, exc, word):
+    with pytest.raises(exc, match=word):
+        make()
+
+
+def test_affine_on_a_ragged_batch_needs_one_size():
+    with pytest.raises(ValueError, match="one size"):
+        T.RandomRotation(10)([np.zeros((5, 6, 3), np.uint8), np.zeros((6, 5, 3), np.uint8)])

@@ -15,7 +15,7 @@ import numpy as np
 
 __all__ = ["BatchParams", "Step", "STEP_KINDS"]
 
-STEP_KINDS = ("crop", "resize", "flip", "elementwise")
+STEP_KINDS = ("crop", "resize", "flip", "affine", "elementwise")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,10 @@ class Step:
       ``options``: ``interpolation``, ``antialias``.
     - ``"flip"``: ``values["flip"]`` (N,) bool; ``options``: ``axis``
       (``"horizontal"`` or ``"vertical"``).
+    - ``"affine"``: ``values["theta"]`` (N, 2, 3) torchvision inverse matrices
+      (``_get_inverse_affine_matrix``) and the drawn ``angle``, ``translate``
+      (N, 2), ``scale``, ``shear`` (N, 2); ``options``: ``interpolation``, ``fill``.
+      The output keeps the size.
     - ``"elementwise"``: no values; ``options``: ``mul`` and ``add`` (per channel,
       ``v * mul + add``) and ``dtype`` (the dtype after the step).
 

@@ -22,7 +22,10 @@ folding would change the result:
   crop after a non-identity ``Normalize``/``ToDtype`` of uint8 data, and a
   ``nearest`` resize of a flipped image (PyTorch's nearest is not symmetric);
 - ``ToDtype(uint8)`` of float data (torchvision truncates; it runs as a numpy
-  step after the pass).
+  step after the pass);
+- ``RandomAffine``/``RandomRotation``: a pass of the fused affine kernel of its
+  own, on images of one size (torchvision's fill rule needs a mask channel,
+  see ``_affine.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from fastaug import resample as _rs
+from fastaug.transforms._affine import tv_affine
 from fastaug.transforms._params import BatchParams, Step
 
 __all__ = ["run"]
@@ -108,6 +112,8 @@ def _crop_fits(p: _Pass, step: Step) -> bool:
 
 def _fold(p: _Pass, step: Step) -> bool:
     """Fold ``step`` into ``p``; False when it needs a pass of its own."""
+    if step.kind == "affine":
+        return False  # a warp pass of its own (the fused affine kernel)
     if step.kind == "crop":
         if not _crop_fits(p, step):
             return False
@@ -212,6 +218,18 @@ def _to_uint8_truncating(x: np.ndarray, scale: bool) -> np.ndarray:
     return np.clip(y, 0, 255).astype(np.uint8)
 
 
+def _uniform(current: Any) -> np.ndarray:
+    """The source as one (N, H, W, C) array (the affine warp needs one size)."""
+    if isinstance(current, np.ndarray):
+        return current
+    packed = _rs._as_packed(current)
+    if len(packed) and not ((packed.heights == packed.heights[0]).all()
+                            and (packed.widths == packed.widths[0]).all()):
+        raise ValueError("RandomAffine/RandomRotation need images of one size: put a "
+                         "Resize((h, w)), CenterCrop or RandomResizedCrop before them")
+    return np.stack([packed.image(i) for i in range(len(packed))])
+
+
 def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
         num_threads: int | None) -> np.ndarray:
     """Execute ``params`` on ``source`` (an array, PackedImages or sequence)."""
@@ -226,6 +244,13 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
             current = _execute(p, current, "channels_last", num_threads)
             p = _Pass(np.array(current.shape[1:3])[None].repeat(len(current), 0),
                       current.dtype, c)
+        if step.kind == "affine":
+            arr = _uniform(current)
+            current = tv_affine(arr, step.values["theta"], step.options["interpolation"],
+                                step.options["fill"], num_threads)
+            p = _Pass(np.array(current.shape[1:3])[None].repeat(len(current), 0),
+                      current.dtype, c)
+            continue
         if _fold(p, step):
             continue
         if step.kind == "elementwise":  # float -> uint8

@@ -9,7 +9,6 @@ its own, as a one-step ``Compose``.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -18,10 +17,12 @@ import numpy as np
 
 from fastaug._validate import check_bool, check_choice, check_int, check_pair, check_real
 from fastaug.transforms import _draw
+from fastaug.transforms._affine import inverse_affine_theta
 from fastaug.transforms._params import Step
 
-__all__ = ["CenterCrop", "Normalize", "RandomCrop", "RandomHorizontalFlip",
-           "RandomResizedCrop", "RandomVerticalFlip", "Resize", "ToDtype", "Transform"]
+__all__ = ["CenterCrop", "Normalize", "RandomAffine", "RandomCrop", "RandomHorizontalFlip",
+           "RandomResizedCrop", "RandomRotation", "RandomVerticalFlip", "Resize", "ToDtype",
+           "Transform"]
 
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 PADDING_MODES = ("constant", "edge", "reflect", "symmetric")
@@ -358,5 +359,143 @@ class Normalize(Transform):
                      {"mean": self.mean, "std": self.std})]
 
 
-def _is_finite_seq(v: Sequence[float]) -> bool:
-    return all(math.isfinite(x) for x in v)
+def _range(name: str, value: Any, *, symmetric: bool) -> tuple[float, float]:
+    """A number ``d`` (meaning ``(-d, d)``, ``d >= 0``) or a pair ``(lo, hi)``."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        d = check_real(name, value, low=0.0)
+        return (-d, d) if symmetric else (d, d)
+    return check_pair(name, value)
+
+
+def _center(center: Any) -> tuple[float, float] | None:
+    if center is None:
+        return None
+    if isinstance(center, Sequence) and not isinstance(center, str) and len(center) == 2:
+        return check_real("center[0]", center[0]), check_real("center[1]", center[1])
+    raise TypeError(f"center must be None or a pair (x, y), got {center!r}")
+
+
+def _affine_interpolation(value: Any) -> str:
+    interp = _interpolation(value)
+    if interp == "bicubic":
+        raise ValueError("interpolation must be 'nearest' or 'bilinear' for affine transforms "
+                         "(torchvision's affine supports no other on tensors), got 'bicubic'")
+    return interp
+
+
+class RandomAffine(Transform):
+    """Random rotation, translation, scale and shear, in torchvision's conventions.
+
+    Not :class:`fastaug.RandomAffine` (Keras's ranges and scipy's fill modes):
+    this one is torchvision v2's ``RandomAffine``: ``degrees`` clockwise-positive
+    about the centre, ``translate`` as fractions of the size (rounded to whole
+    pixels), ``scale`` and ``shear`` (degrees: a number for x, a pair for x, four
+    values for x and y), ``fill`` outside, ``nearest`` by default. The output
+    has the input's size; the warp is one pass of the fused kernel (the crops
+    and resizes around it take their own passes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastaug.transforms import RandomAffine
+    >>> x = np.zeros((4, 16, 16, 3), np.uint8)
+    >>> RandomAffine(degrees=30, translate=(0.1, 0.1), scale=(0.9, 1.1))(x, rng=0).shape
+    (4, 16, 16, 3)
+    """
+
+    def __init__(self, degrees: Any, translate: Any = None, scale: Any = None, shear: Any = None,
+                 interpolation: Any = "nearest", fill: Any = 0, center: Any = None) -> None:
+        self.degrees = _range("degrees", degrees, symmetric=True)
+        if translate is not None:
+            tr = check_pair("translate", translate, ordered=False)
+            if not (0 <= tr[0] <= 1 and 0 <= tr[1] <= 1):
+                raise ValueError(f"translate values must be in [0, 1], got {translate!r}")
+            translate = tr
+        self.translate = translate
+        if scale is not None:
+            scale = check_pair("scale", scale, low=0.0, low_open=True)
+        self.scale = scale
+        if shear is None:
+            self.shear: tuple[float, ...] | None = None
+        elif isinstance(shear, numbers.Real) and not isinstance(shear, (bool, np.bool_)):
+            self.shear = _range("shear", shear, symmetric=True)
+        elif isinstance(shear, Sequence) and not isinstance(shear, str) and len(shear) in (2, 4):
+            vals = tuple(check_real(f"shear[{i}]", v) for i, v in enumerate(shear))
+            self.shear = vals
+        else:
+            raise TypeError(f"shear must be a number or a sequence of 2 or 4 numbers, got "
+                            f"{shear!r}")
+        self.interpolation = _affine_interpolation(interpolation)
+        self.fill = _fill(fill)
+        self.center = _center(center)
+
+    def make_steps(self, sizes: np.ndarray, g: np.random.Generator) -> list[Step]:
+        n = len(sizes)
+        h = sizes[:, 0].astype(np.float64)
+        w = sizes[:, 1].astype(np.float64)
+        angle = g.uniform(self.degrees[0], self.degrees[1], n)
+        if self.translate is not None:
+            max_dx, max_dy = self.translate[0] * w, self.translate[1] * h
+            # torchvision: int(round(U(-max, max))), Python's round (half to even).
+            tx = np.rint(g.uniform(-1.0, 1.0, n) * max_dx)
+            ty = np.rint(g.uniform(-1.0, 1.0, n) * max_dy)
+        else:
+            tx = ty = np.zeros(n)
+        sc = g.uniform(self.scale[0], self.scale[1], n) if self.scale else np.ones(n)
+        shx = shy = np.zeros(n)
+        if self.shear is not None:
+            shx = g.uniform(self.shear[0], self.shear[1], n)
+            if len(self.shear) == 4:
+                shy = g.uniform(self.shear[2], self.shear[3], n)
+        return [_affine_step("RandomAffine", sizes, angle, tx, ty, sc, shx, shy, self.center,
+                             self.interpolation, self.fill)]
+
+
+def _affine_step(name: str, sizes: np.ndarray, angle: np.ndarray, tx: np.ndarray,
+                 ty: np.ndarray, sc: np.ndarray, shx: np.ndarray, shy: np.ndarray,
+                 center: tuple[float, float] | None, interpolation: str,
+                 fill: tuple[float, ...]) -> Step:
+    if center is None:
+        cx = cy = np.zeros(len(sizes))
+    else:  # torchvision: the centre relative to the image centre
+        cx = center[0] - sizes[:, 1] * 0.5
+        cy = center[1] - sizes[:, 0] * 0.5
+    theta = inverse_affine_theta(angle, tx, ty, sc, shx, shy, cx, cy)
+    return Step(name, "affine",
+                {"theta": theta, "angle": angle, "translate": np.stack([tx, ty], 1),
+                 "scale": sc, "shear": np.stack([shx, shy], 1)},
+                {"interpolation": interpolation, "fill": fill})
+
+
+class RandomRotation(Transform):
+    """Rotate by a random angle, counter-clockwise positive (torchvision ``RandomRotation``).
+
+    ``expand=True`` (an output size per angle) is not batchable into one array
+    and raises; follow a rotation with a crop or resize to change sizes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastaug.transforms import RandomRotation
+    >>> RandomRotation(15)(np.zeros((2, 9, 7, 1), np.float32), rng=0).shape
+    (2, 9, 7, 1)
+    """
+
+    def __init__(self, degrees: Any, interpolation: Any = "nearest", expand: bool = False,
+                 center: Any = None, fill: Any = 0) -> None:
+        self.degrees = _range("degrees", degrees, symmetric=True)
+        self.interpolation = _affine_interpolation(interpolation)
+        if check_bool("expand", expand):
+            raise ValueError("expand=True gives every image its own output size, which one "
+                             "batch array cannot hold; use expand=False (then crop or resize)")
+        self.expand = False
+        self.center = _center(center)
+        self.fill = _fill(fill)
+
+    def make_steps(self, sizes: np.ndarray, g: np.random.Generator) -> list[Step]:
+        n = len(sizes)
+        angle = g.uniform(self.degrees[0], self.degrees[1], n)
+        z = np.zeros(n)
+        # torchvision's rotate is affine with -angle, no translation, scale 1, no shear.
+        return [_affine_step("RandomRotation", sizes, -angle, z, z, np.ones(n), z, z,
+                             self.center, self.interpolation, self.fill)]
