@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fastaug._bench import _optional
-from fastaug._bench._libraries import COMPETITORS, CONFIGS
+from fastaug._bench._libraries import COMPETITORS, CONFIGS, RECIPES
 from fastaug._bench._measure import Progress, measure
 from fastaug._bench._report import plot, render_markdown
 from fastaug._pool import cpu_count
@@ -97,7 +97,9 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="comma-separated libraries to compare with, each run only when "
                         "installed (default: %(default)s)")
     p.add_argument("--configs", default=",".join(CONFIGS),
-                   help="comma-separated configurations (default: %(default)s)")
+                   help="comma-separated configurations (default: %(default)s); also "
+                        f"{', '.join(RECIPES)}: torchvision-style recipes from "
+                        "fastaug.transforms against torchvision v2 per image")
     p.add_argument("--rounds", type=int, default=None,
                    help="interleaved rounds (default 9, quick 3)")
     p.add_argument("--duration", type=float, default=None,
@@ -128,7 +130,7 @@ def _validate(args: argparse.Namespace) -> dict[str, Any]:
     if not sizes:
         raise ValueError("--sizes: give at least one HxWxC size")
     competitors = _split(args.competitors, COMPETITORS, "competitors")
-    configs = _split(args.configs, CONFIGS, "configs")
+    configs = _split(args.configs, (*CONFIGS, *RECIPES), "configs")
     for name in ("batch", "threads", "rounds"):
         v = getattr(args, name)
         if v is not None and v < 1:

@@ -27,6 +27,7 @@ __all__ = [
     "COMPETITORS",
     "CONFIGS",
     "CV2_BORDERS",
+    "RECIPES",
     "RUNNERS",
     "Setup",
     "Skip",
@@ -38,6 +39,11 @@ __all__ = [
 
 COMPETITORS = ("keras", "cv2", "albumentations", "torchvision", "scipy")
 CONFIGS = ("geometric", "zca", "flips")
+# torchvision-style recipes (fastaug.transforms), selectable with --configs:
+# "crop-recipe" is CIFAR's RandomCrop(size, padding=size // 8, reflect), flip,
+# ToDtype, Normalize; "rrc-recipe" ImageNet's RandomResizedCrop(size), flip,
+# ToDtype, Normalize; both give channels-first float32.
+RECIPES = ("crop-recipe", "rrc-recipe")
 # Above this many pixels per image a batch is "large": default batch 32, and the
 # slow per-image libraries are timed on a few images per call and scaled.
 LARGE_PIXELS = 64 * 64
@@ -252,8 +258,29 @@ def _whitener(setup: Setup, library: str) -> Callable[[np.ndarray], np.ndarray]:
     return whiten
 
 
+def _recipe_norm(c: int) -> tuple[list[float], list[float]]:
+    return [0.5] * c, [0.25] * c
+
+
+def _fastaug_recipe(setup: Setup) -> tuple[Callable[[], Any], int]:
+    from fastaug import transforms as T
+
+    _, h, w, c = setup.x.shape
+    mean, std = _recipe_norm(c)
+    first = (T.RandomCrop((h, w), padding=max(1, h // 8), padding_mode="reflect")
+             if setup.config == "crop-recipe" else T.RandomResizedCrop((h, w)))
+    recipe = T.Compose([first, T.RandomHorizontalFlip(), T.ToDtype(np.float32, scale=True),
+                        T.Normalize(mean, std)], data_format="channels_first", seed=0,
+                       num_threads=setup.threads)
+    batch = setup.x[:setup.batch]
+    return lambda: recipe(batch), setup.batch
+
+
 def _fastaug_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
     from fastaug.keras import ImageDataGenerator
+
+    if setup.config in RECIPES:
+        return _fastaug_recipe(setup)
 
     gen = ImageDataGenerator(**GENERATOR_KWARGS[setup.config], num_threads=setup.threads)
     if setup.config == "zca":
@@ -263,6 +290,8 @@ def _fastaug_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
 
 
 def _keras_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
+    if setup.config in RECIPES:
+        raise Skip("the torchvision-style recipes are compared with torchvision only")
     os.environ.setdefault("KERAS_BACKEND", "jax")
     (mod,) = _require("Keras", "keras.src.legacy.preprocessing.image")
     d = int(np.prod(setup.x.shape[1:]))
@@ -278,6 +307,8 @@ def _keras_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
 
 
 def _cv2_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
+    if setup.config in RECIPES:
+        raise Skip("the torchvision-style recipes are compared with torchvision only")
     (cv2,) = _require("OpenCV", "cv2")
     cv2.setNumThreads(setup.threads)
     whiten = _whitener(setup, "OpenCV")
@@ -295,6 +326,8 @@ def _cv2_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
 
 
 def _scipy_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
+    if setup.config in RECIPES:
+        raise Skip("the torchvision-style recipes are compared with torchvision only")
     _require("scipy", "scipy.ndimage")
     whiten = _whitener(setup, "scipy")
     k = setup.count("scipy")
@@ -304,6 +337,8 @@ def _scipy_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
 
 
 def _albumentations_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
+    if setup.config in RECIPES:
+        raise Skip("the torchvision-style recipes are compared with torchvision only")
     A, cv2 = _require("albumentations", "albumentations", "cv2")
     whiten = _whitener(setup, "albumentations")
     flips = [A.HorizontalFlip(p=0.5), A.VerticalFlip(p=0.5)]
@@ -328,9 +363,23 @@ def _albumentations_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
     return run, k
 
 
+def _torchvision_recipe(setup: Setup, torch: Any, v2: Any) -> tuple[Callable[[], Any], int]:
+    _, h, w, c = setup.x.shape
+    mean, std = _recipe_norm(c)
+    first = (v2.RandomCrop((h, w), padding=max(1, h // 8), padding_mode="reflect")
+             if setup.config == "crop-recipe" else v2.RandomResizedCrop((h, w), antialias=True))
+    tf = v2.Compose([first, v2.RandomHorizontalFlip(), v2.ToDtype(torch.float32, scale=True),
+                     v2.Normalize(mean, std)])
+    k = setup.count("torchvision")
+    tensors = [torch.from_numpy(im).permute(2, 0, 1) for im in setup.x[:k]]
+    return lambda: torch.stack([tf(t) for t in tensors]), k
+
+
 def _torchvision_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
     torch, v2 = _require("torchvision", "torch", "torchvision.transforms.v2")
     torch.set_num_threads(setup.threads)
+    if setup.config in RECIPES:
+        return _torchvision_recipe(setup, torch, v2)
     whiten = _whitener(setup, "torchvision")
     flips = [v2.RandomHorizontalFlip(), v2.RandomVerticalFlip()]
     if setup.config == "flips":

@@ -60,8 +60,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         few = (f" ({r['images_per_call']} images per call)"
                if r["images_per_call"] < r["batch"] else "")
         ratio = "1.00x (reference)" if r["library"] == "fastaug" else _fmt(r["speedup"], ".2f", "x")
+        label = LABELS[r["library"]]
+        if r["library"] == "fastaug" and r["config"].endswith("-recipe"):
+            label = "fastaug.transforms Compose"
         lines.append(
-            f"| {r['size']} | {r['batch']} | {r['config']} | {LABELS[r['library']]}{few} "
+            f"| {r['size']} | {r['batch']} | {r['config']} | {label}{few} "
             f"| {r['images_per_s']:,.0f} | {_fmt(r['iqr_pct'], '.0f')} | {ratio} |")
     lines += [
         "",
@@ -75,7 +78,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         "`affine_transform` on float32 (Keras's float32 slice flip for flips). Libraries "
         "without ZCA whiten with the d x d matrix, one GEMM per batch. Slow libraries on "
         "large images run a few images per call, scaled to images/s. IQR: spread of the "
-        "per-round times."),
+        "per-round times. Recipes (crop-recipe: RandomCrop(size, padding=size//8, reflect); "
+        "rrc-recipe: RandomResizedCrop(size); then flip, ToDtype(float32, scale=True), "
+        "Normalize, channels first): `fastaug.transforms.Compose` on the batch against "
+        "torchvision v2's `Compose` per image and `torch.stack`."),
     ]
     if report["skipped"]:
         lines += ["", "Skipped:"]
