@@ -312,7 +312,7 @@ def test_batch_draws_equal_keras_stream_more_configs(cfg):
                 assert float(g[key]) == float(ev), (key, g[key], ev)
 
 
-def test_draw_plan_follows_in_place_range_changes():
+def test_draw_map_follows_in_place_range_changes():
     from fastaug.keras import _random
 
     gen = fk.ImageDataGenerator(zoom_range=0.2, brightness_range=[0.5, 1.5])

@@ -165,8 +165,8 @@ _ARG_OF = {"theta": "rotation_range", "tx": "height_shift_range", "ty": "width_s
            "cs": "channel_shift_range", "br": "brightness_range"}
 
 
-class _Plan(NamedTuple):
-    """How one configuration maps a ``(n, k)`` block of uniforms to parameters."""
+class _DrawMap(NamedTuple):
+    """A draw map: how one configuration maps a ``(n, k)`` block of uniforms to parameters."""
 
     names: tuple[str, ...]  # the mapped columns' parameters, Keras's draw order
     lows: np.ndarray  # (m, 1): low of each mapped column
@@ -179,11 +179,11 @@ class _Plan(NamedTuple):
     complete: bool  # all six geometric parameters drawn (no zeros / ones needed)
 
 
-_plans: dict[tuple[Any, ...], _Plan] = {}
-_MAX_PLANS = 64
+_draw_maps: dict[tuple[Any, ...], _DrawMap] = {}
+_MAX_DRAW_MAPS = 64
 
 
-def _make_plan(gen: KerasSpec, img_shape: tuple[int, ...]) -> _Plan:
+def _make_draw_map(gen: KerasSpec, img_shape: tuple[int, ...]) -> _DrawMap:
     hs, ws = gen.height_shift_range, gen.width_shift_range
     names: list[str] = []
     bounds: list[tuple[float, float]] = []
@@ -220,18 +220,18 @@ def _make_plan(gen: KerasSpec, img_shape: tuple[int, ...]) -> _Plan:
     lows = np.array([b[0] for b in bounds]).reshape(-1, 1)
     # high - low in doubles, as numpy's legacy uniform computes it.
     spans = np.array([b[1] - b[0] for b in bounds]).reshape(-1, 1)
-    return _Plan(tuple(names), lows, spans,
+    return _DrawMap(tuple(names), lows, spans,
                  None if all(x == 1.0 for x in scales) else np.array(scales).reshape(-1, 1),
                  coins, len(names) > coins, bool(gen.horizontal_flip),
                  bool(gen.vertical_flip), coins == 6)
 
 
-def _plan_for(gen: KerasSpec, img_shape: tuple[int, ...]) -> _Plan:
-    """The configuration's plan, cached on the range values themselves.
+def _draw_map_for(gen: KerasSpec, img_shape: tuple[int, ...]) -> _DrawMap:
+    """The configuration's draw map, cached on the range values themselves.
 
     Keyed on the values (not on the spec object), so a range changed in place
-    (``gen.zoom_range[0] = ...``) gets its own plan; an unhashable value (a 0-d
-    array range) is planned afresh each time.
+    (``gen.zoom_range[0] = ...``) gets its own draw map; an unhashable value (a 0-d
+    array range) is mapped afresh each time.
     """
     br = gen.brightness_range
     try:
@@ -240,15 +240,15 @@ def _plan_for(gen: KerasSpec, img_shape: tuple[int, ...]) -> _Plan:
                gen.channel_shift_range, None if br is None else tuple(br),
                bool(gen.horizontal_flip), bool(gen.vertical_flip), gen.row_axis,
                gen.col_axis, tuple(img_shape))
-        plan = _plans.get(key)
+        dmap = _draw_maps.get(key)
     except TypeError:
-        return _make_plan(gen, img_shape)
-    if plan is None:
-        plan = _make_plan(gen, img_shape)
-        if len(_plans) >= _MAX_PLANS:
-            _plans.clear()
-        _plans[key] = plan
-    return plan
+        return _make_draw_map(gen, img_shape)
+    if dmap is None:
+        dmap = _make_draw_map(gen, img_shape)
+        if len(_draw_maps) >= _MAX_DRAW_MAPS:
+            _draw_maps.clear()
+        _draw_maps[key] = dmap
+    return dmap
 
 
 def draw_batch(gen: KerasSpec, n: int, img_shape: tuple[int, ...],
@@ -263,29 +263,29 @@ def draw_batch(gen: KerasSpec, n: int, img_shape: tuple[int, ...],
     if not fast:
         return params_from_dicts([draw_one(gen, img_shape, rs) for _ in range(n)])
 
-    plan = _plan_for(gen, img_shape)
-    c = plan.coins
-    u = rs.random_sample((n, len(plan.names) + 2))
-    mapped = np.delete(u, [c, c + 1], axis=1) if plan.tail else u[:, :c]
+    dmap = _draw_map_for(gen, img_shape)
+    c = dmap.coins
+    u = rs.random_sample((n, len(dmap.names) + 2))
+    mapped = np.delete(u, [c, c + 1], axis=1) if dmap.tail else u[:, :c]
     # Each mapped column: low + (high - low) * u, as numpy's legacy uniform
     # computes it (the same two double operations), then Keras's shift scaling
     # (x * 1.0 is exact for the other rows). One contiguous row per parameter.
-    vals = np.empty((len(plan.names), n))
-    np.multiply(mapped.T, plan.spans, out=vals)
-    vals += plan.lows
-    if plan.scales is not None:
-        vals *= plan.scales
-    got = dict(zip(plan.names, vals))
+    vals = np.empty((len(dmap.names), n))
+    np.multiply(mapped.T, dmap.spans, out=vals)
+    vals += dmap.lows
+    if dmap.scales is not None:
+        vals *= dmap.scales
+    got = dict(zip(dmap.names, vals))
     zeros = ones = no_flip = None
-    if not plan.complete:
+    if not dmap.complete:
         zeros, ones = np.zeros(n), np.ones(n)
-    if not (plan.hflip and plan.vflip):
+    if not (dmap.hflip and dmap.vflip):
         no_flip = np.zeros(n, bool)
     return AffineParams(theta=got.get("theta", zeros), tx=got.get("tx", zeros),
                         ty=got.get("ty", zeros), shear=got.get("shear", zeros),
                         zx=got.get("zx", ones), zy=got.get("zy", ones),
-                        flip_horizontal=u[:, c] < 0.5 if plan.hflip else no_flip,
-                        flip_vertical=u[:, c + 1] < 0.5 if plan.vflip else no_flip,
+                        flip_horizontal=u[:, c] < 0.5 if dmap.hflip else no_flip,
+                        flip_vertical=u[:, c + 1] < 0.5 if dmap.vflip else no_flip,
                         channel_shift=got.get("cs"), brightness=got.get("br"))
 
 

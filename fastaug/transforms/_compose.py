@@ -10,7 +10,7 @@ import numpy as np
 from fastaug import resample as _rs
 from fastaug._validate import check_choice
 from fastaug.augment import make_rng
-from fastaug.transforms import _plan
+from fastaug.transforms import _passes
 from fastaug.transforms._params import BatchParams, Step
 from fastaug.transforms._transforms import Transform
 
@@ -58,7 +58,7 @@ class Compose(Transform):
     The whole recipe runs as one native pass over the output wherever the
     maths allows: crops, resizes and flips fold into one crop box, resize and
     window per image, ``ToDtype``/``Normalize`` into the pass's per-channel
-    epilogue (see :mod:`fastaug.transforms._plan` for the few cases that take a
+    epilogue (see :mod:`fastaug.transforms._passes` for the few cases that take a
     second pass). Drawing is separate from pixels: :meth:`draw` returns a
     :class:`~fastaug.transforms.BatchParams`, :meth:`apply` replays one.
 
@@ -155,7 +155,7 @@ class Compose(Transform):
         if params.channels != c:
             raise ValueError(f"params were drawn for {params.channels}-channel images, these "
                              f"have {c}")
-        return _plan.run(params, images, dtype, self.data_format, self.num_threads)
+        return _passes.run(params, images, dtype, self.data_format, self.num_threads)
 
     def __call__(self, images: Any, rng: Any = None, **kwargs: Any) -> np.ndarray:
         """Draw and apply: a new random draw per image (keyed by ``rng`` when given)."""
