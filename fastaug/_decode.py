@@ -145,10 +145,33 @@ def _read_jpeg(path: str) -> bytes | None:
             data = f.read()
     except OSError:
         return None  # Pillow reports it, with today's message
-    # The MPF segment precedes the image data; 64 KiB covers the APPn segments.
-    if data.find(_MPF, 0, 65536) >= 0:
-        return None
-    return data
+    return None if _has_mpf(data) else data
+
+
+def _has_mpf(data: bytes) -> bool:
+    """Whether an APP2 segment before the scan holds an MP (multi-picture) header.
+
+    Walks the marker segments from SOI to SOS; a few steps for a usual file,
+    where searching the bytes took tens of microseconds. Malformed headers give
+    False: simplejpeg then fails and Pillow takes the file.
+    """
+    i, n = 2, len(data)
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            return False
+        m = data[i + 1]
+        if m == 0xFF:  # fill byte
+            i += 1
+            continue
+        if m == 0x01 or 0xD0 <= m <= 0xD8:  # markers without a length
+            i += 2
+            continue
+        if m in (0xDA, 0xD9):  # start of scan, end of image
+            return False
+        if m == 0xE2 and data[i + 4:i + 8] == _MPF:
+            return True
+        i += 2 + ((data[i + 2] << 8) | data[i + 3])
+    return False
 
 
 def load_jpeg(path: str, color_mode: str, size: tuple[int, int] | None,

@@ -289,3 +289,20 @@ def test_read_jpeg_header_checks(tmp_path):
         f.write(buf.getvalue())
     assert _decode._read_jpeg(p) == buf.getvalue()
     assert os.path.getsize(p) == len(buf.getvalue())
+
+
+def test_mpf_marker_walk():
+    buf = io.BytesIO()
+    frame = Image.new("RGB", (16, 16), (1, 2, 3))
+    frame.save(buf, "MPO", save_all=True, append_images=[frame])
+    assert _decode._has_mpf(buf.getvalue())
+    buf = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010E] = "MPF\x00 in a comment is not an APP2 segment"
+    frame.save(buf, "JPEG", exif=exif)
+    data = buf.getvalue()
+    assert not _decode._has_mpf(data)
+    # Fill bytes before a marker, and a malformed header, are not an MPO.
+    assert not _decode._has_mpf(data[:2] + b"\xff" + data[2:])
+    assert not _decode._has_mpf(b"\xff\xd8\x00\x00\x00")
+    assert not _decode._has_mpf(b"\xff\xd8")
