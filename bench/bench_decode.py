@@ -4,9 +4,12 @@ The folder comes from ``bench/make_jpeg_folder.py`` (made if missing). The files
 are read into memory first, so the decoders are timed, not the disk. Every
 contender decodes every file once per round; the rounds interleave the
 contenders (so a busy neighbour slows them all alike) and each row reports the
-median round. The last column is the largest difference in levels from
-Pillow's decode at the same scale (full, or its draft at 1/2 or 1/4), over the
-first 20 files: 0 means identical pixels.
+median round. Rates are per CPU-second of the timing thread (``time.thread_time``):
+images/s per core, much less disturbed by other processes than wall time on a
+shared machine (a busy machine still inflates them somewhat: caches, clocks).
+The last column is the largest difference in levels from Pillow's decode at
+the same scale (full, or its draft at 1/2 or 1/4), over the first 20 files:
+0 means identical pixels.
 
 Rows, all RGB uint8 out:
 
@@ -38,8 +41,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_jpeg_folder import make_folder
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# This checkout's fastaug, not another one installed in site-packages.
+sys.path[:0] = [os.path.dirname(_HERE), _HERE]
+from make_jpeg_folder import make_folder  # noqa: E402
 
 
 def contenders(files: list[bytes], paths: list[str]) -> dict[str, Callable[[int], np.ndarray]]:
@@ -157,6 +162,8 @@ def main(argv: list[str] | None = None) -> None:
         with open(p, "rb") as f:
             files.append(f.read())
     runs = contenders(files, paths)
+    import fastaug
+    print(f"fastaug from {os.path.dirname(fastaug.__file__)}")
     print(f"{len(files)} JPEGs ({a.sizes}), {a.rounds} rounds, 1 thread; Pillow "
           f"{Image.__version__} (libjpeg-turbo {features.version('libjpeg_turbo')})")
 
@@ -166,10 +173,10 @@ def main(argv: list[str] | None = None) -> None:
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(a.rounds):
         for name, fn in runs.items():
-            t0 = time.perf_counter()
+            t0 = time.thread_time()
             for i in range(len(files)):
                 fn(i)
-            times[name].append(len(files) / (time.perf_counter() - t0))
+            times[name].append(len(files) / (time.thread_time() - t0))
 
     base = statistics.median(times["pillow full"])
     print("\n| decoder | images/s (median) | min-max | vs pillow full | max diff |")

@@ -138,14 +138,15 @@ def _scratch(nbytes: int) -> np.ndarray:
 def _read_jpeg(path: str) -> bytes | None:
     """The file's bytes when it starts like a JPEG and is not an MPO, else None."""
     try:
-        with open(path, "rb") as f:
-            if f.read(3) != _SOI:
-                return None
-            f.seek(0)
-            data = f.read()
+        # Unbuffered whole-file read: ~8 us for 66 KB, against ~25 us for a
+        # buffered peek at the first bytes, a seek and a read.
+        with open(path, "rb", buffering=0) as f:
+            data = f.readall()
     except OSError:
         return None  # Pillow reports it, with today's message
-    return None if _has_mpf(data) else data
+    if not data.startswith(_SOI) or _has_mpf(data):
+        return None
+    return data
 
 
 def _has_mpf(data: bytes) -> bool:
