@@ -21,8 +21,9 @@ Rows, all RGB uint8 out:
 * ``turbojpeg full``, ``into dst``, ``1/2`` (PyTurboJPEG ``scaling_factor``);
 * ``cv2 full``, ``1/2`` (``IMREAD_REDUCED_COLOR_2``), with
   ``IMREAD_IGNORE_ORIENTATION`` and the BGR-to-RGB swap a user would need;
-* ``fastaug.io.load_array`` at 224x224 and 112x112 (nearest, draft on), with
-  ``FAST_JPEG`` on and off: the whole per-file path, file read included.
+* ``fastaug.io.load_array`` at the file's size ("full"), 224x224 and 112x112
+  (nearest, draft on, so 112 decodes at 1/2), with ``FAST_JPEG`` on and off:
+  the whole per-file path, file read included.
 
 Missing packages' rows are skipped.
 
@@ -117,13 +118,15 @@ def contenders(files: list[bytes], paths: list[str]) -> dict[str, Callable[[int]
         out["cv2 full"] = lambda i: cv2.cvtColor(cv2.imdecode(arrs[i], full), cv2.COLOR_BGR2RGB)
         out["cv2 1/2"] = lambda i: cv2.cvtColor(cv2.imdecode(arrs[i], half), cv2.COLOR_BGR2RGB)
 
-    def load(i: int, target: tuple[int, int], fast: bool) -> np.ndarray:
+    def load(i: int, target: tuple[int, int] | None, fast: bool) -> np.ndarray:
         fio.FAST_JPEG = fast
         return fio.load_array(paths[i], "rgb", target)
 
-    for t in (224, 112):
-        out[f"load_array {t} fast"] = lambda i, t=t: load(i, (t, t), True)
-        out[f"load_array {t} pillow"] = lambda i, t=t: load(i, (t, t), False)
+    for t in (None, 224, 112):
+        name = "full" if t is None else t
+        tt = None if t is None else (t, t)
+        out[f"load_array {name} fast"] = lambda i, tt=tt: load(i, tt, True)
+        out[f"load_array {name} pillow"] = lambda i, tt=tt: load(i, tt, False)
     return out
 
 
