@@ -234,7 +234,7 @@ def load_jpeg(path: str, color_mode: str, size: tuple[int, int] | None,
 
     try:
         h, w, colorspace, _ = _sj.decode_jpeg_header(data)
-    except ValueError:
+    except Exception:  # ValueError for bad data; whatever it is, Pillow decides
         return None
     limit = Image.MAX_IMAGE_PIXELS
     if colorspace not in ("YCbCr", "Gray") or (limit is not None and w * h > limit):
@@ -273,7 +273,7 @@ def load_jpeg(path: str, color_mode: str, size: tuple[int, int] | None,
     kw = {} if s == 1 else {"min_height": dh, "min_width": dw}
     try:
         a = _sj.decode_jpeg(data, colorspace=space, buffer=buf, **kw)
-    except ValueError:
+    except Exception:  # strict: libjpeg's warnings too (corrupt data, truncation)
         return None
     if a.shape[:2] != (dh, dw):
         return None

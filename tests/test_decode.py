@@ -306,3 +306,30 @@ def test_mpf_marker_walk():
     assert not _decode._has_mpf(data[:2] + b"\xff" + data[2:])
     assert not _decode._has_mpf(b"\xff\xd8\x00\x00\x00")
     assert not _decode._has_mpf(b"\xff\xd8")
+
+
+@pytest.mark.parametrize("fast_on", [True, False])
+def test_libjpeg_warnings_decode_as_pillow(tmp_path, files, monkeypatch, fast_on):
+    # Junk before EOI, which libjpeg may warn about ("extraneous bytes before
+    # marker"): Pillow ignores the warning; the fast path either decodes the
+    # same pixels or declines (simplejpeg is strict about warnings it sees).
+    monkeypatch.setattr(fio, "FAST_JPEG", fast_on)
+    with open(files["420"], "rb") as f:
+        data = f.read()
+    assert data.endswith(b"\xff\xd9")
+    p = str(tmp_path / "junk_before_eoi.jpg")
+    with open(p, "wb") as f:
+        f.write(data[:-2] + b"\x00\x00\xff\xd9")
+    with Image.open(p) as img:
+        ref = np.asarray(img)
+    np.testing.assert_array_equal(fio.load_array(p), ref)
+
+
+@pytest.mark.parametrize("fast_on", [True, False])
+def test_bad_interpolation_error_is_todays(files, monkeypatch, fast_on):
+    monkeypatch.setattr(fio, "FAST_JPEG", fast_on)
+    with pytest.raises(fio.ImageFileError, match="Invalid interpolation method bogus"):
+        fio.load_array(files["420"], target_size=(10, 10), interpolation="bogus")
+    # No resize, no check (as Keras: the filter is looked up only to resize).
+    assert fio.load_array(files["420"], target_size=(375, 500),
+                          interpolation="bogus").shape == (375, 500, 3)
