@@ -25,9 +25,12 @@ Rows, all RGB uint8 out:
   (nearest, draft on, so 112 decodes at 1/2), with ``FAST_JPEG`` on and off:
   the whole per-file path, file read included.
 
-Missing packages' rows are skipped.
+Missing packages' rows are skipped. The rows share one process, so one row's
+allocations can speed up or slow down the next (glibc's mmap threshold moves,
+Pillow's block cache); ``--rows load_array`` times the end-to-end rows alone.
 
     python bench/bench_decode.py [--root /tmp/fastaug-jpeg] [--rounds 5] [--sizes small|all]
+                                 [--rows TEXT ...]
 """
 
 from __future__ import annotations
@@ -148,6 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--sizes", choices=("small", "all"), default="small",
                     help="small: the 500x375 and 375x500 files only; all: with 1024x768")
+    ap.add_argument("--rows", nargs="*", default=None, metavar="TEXT",
+                    help="only the rows whose name contains one of these (pillow full "
+                         "is always run, as the base); e.g. --rows load_array")
     a = ap.parse_args(argv)
 
     from PIL import Image, features
@@ -165,6 +171,9 @@ def main(argv: list[str] | None = None) -> None:
         with open(p, "rb") as f:
             files.append(f.read())
     runs = contenders(files, paths)
+    if a.rows:
+        runs = {k: v for k, v in runs.items()
+                if k == "pillow full" or any(r in k for r in a.rows)}
     import fastaug
     print(f"fastaug from {os.path.dirname(fastaug.__file__)}")
     print(f"{len(files)} JPEGs ({a.sizes}), {a.rounds} rounds, 1 thread; Pillow "

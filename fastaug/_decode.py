@@ -17,12 +17,14 @@ Pillow's wheels already decode with libjpeg-turbo, so the IDCT and colour
 conversion cost the same on both paths; the fast path saves Pillow's per-file
 overhead (``Image.open``'s marker parsing, its line-by-line decode into its
 4-byte RGB layout, and ``np.asarray``'s export through ``tobytes``). Measured
-per core on 500x375 JPEGs (one thread, busy 2-core machine, so +-10%):
-``load_array`` at the file's size 1,265 vs 900 images/s (1.4x; in
-``load_batch`` the file is decoded straight into the batch: 1,176 vs 881); at
-112x112, decoded at 1/2, 1,343 vs 1,160 (1.15x); at 224x224 (no DCT scaling, a
-resize follows) 965-1,002 vs 889-1,009, about even: there the RGB array has to
-be copied into a Pillow image for Keras's resize (~70 us of ~1 ms).
+with ``python bench/bench_decode.py --rows load_array`` and in separate
+processes, per core on 500x375 JPEGs (one thread, on a busy 2-core machine: runs vary
+by +-10%, so ranges over runs): ``load_array`` at the file's size 1.3-1.7x
+(1,233-1,265 vs 700-900 images/s; ``load_batch`` decodes such files straight
+into the batch: 1,176 vs 881); at 112x112, decoded at 1/2, 1.05-1.15x; at
+224x224 (no DCT scaling, a resize follows) 0.97-1.1x, about even: there the
+RGB array is copied into a Pillow image for Keras's resize (~70 us of ~1 ms),
+which eats what the decode saves.
 
 Same pixels as Pillow
 ---------------------
