@@ -31,6 +31,7 @@ Pillow's block cache); ``--rows load_array`` times the end-to-end rows alone.
 
     python bench/bench_decode.py [--root /tmp/fastaug-jpeg] [--rounds 5] [--sizes small|all]
                                  [--rows TEXT ...]
+    python bench/bench_decode.py --check --sizes all   # pixels: fast path vs Pillow
 """
 
 from __future__ import annotations
@@ -144,6 +145,43 @@ def reference(name: str) -> str | None:
     return "pillow full"
 
 
+def check_equal(paths: list[str]) -> None:
+    """Print the max and mean difference, fast path vs Pillow path, over every file.
+
+    Each file in 3 colour modes, 5 targets (none, 224, 112, 299, 48x64), with and
+    without the aspect-ratio crop, nearest, draft on: ``fastaug._decode.load_jpeg``
+    against ``fastaug.io.load_array`` with ``FAST_JPEG = False``.
+    """
+    from fastaug import _decode
+    from fastaug import io as fio
+
+    if not _decode.available():
+        print("check: no fast decoder (simplejpeg missing or Pillow not on libjpeg-turbo)")
+        return
+    worst, total, count, n, declined = 0, 0, 0, 0, 0
+    for p in paths:
+        for mode in ("rgb", "grayscale", "rgba"):
+            for t in (None, (224, 224), (112, 112), (299, 299), (64, 48)):
+                for keep in (False, True):
+                    fio.FAST_JPEG = False
+                    ref = fio.load_array(p, mode, t, "nearest", keep)
+                    size = None if t is None else (t[1], t[0])
+                    got = _decode.load_jpeg(p, mode, size, "nearest", keep, True)
+                    n += 1
+                    if got is None:
+                        declined += 1
+                        continue
+                    if got.shape != ref.shape:
+                        raise AssertionError(f"{p} {mode} {t}: {got.shape} != {ref.shape}")
+                    d = np.abs(got.astype(np.int16) - ref)
+                    worst = max(worst, int(d.max()))
+                    total += int(d.sum())
+                    count += d.size
+    fio.FAST_JPEG = True
+    print(f"check: {n} decodes of {len(paths)} files, {declined} declined; fast path vs "
+          f"Pillow: max diff {worst}, mean diff {total / max(count, 1):.4f} levels")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default="/tmp/fastaug-jpeg")
@@ -154,6 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rows", nargs="*", default=None, metavar="TEXT",
                     help="only the rows whose name contains one of these (pillow full "
                          "is always run, as the base); e.g. --rows load_array")
+    ap.add_argument("--check", action="store_true",
+                    help="only compare the fast path's pixels with Pillow's on every file")
     a = ap.parse_args(argv)
 
     from PIL import Image, features
@@ -166,6 +206,9 @@ def main(argv: list[str] | None = None) -> None:
                 if max(img.size) <= 500:
                     keep.append(p)
         paths = keep
+    if a.check:
+        check_equal(paths)
+        return
     files = []
     for p in paths:
         with open(p, "rb") as f:
