@@ -83,7 +83,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DECODER", "available", "draft_scale", "load_jpeg"]
+__all__ = ["available", "decoder", "draft_scale", "load_jpeg"]
 
 # Pillow's JPEG test (JpegImagePlugin._accept): SOI then the first marker's 0xFF.
 _SOI = b"\xff\xd8\xff"
@@ -108,10 +108,17 @@ def _probe() -> Any:
     return simplejpeg
 
 
-_sj = _probe()
+_UNSET: Any = object()
+# simplejpeg, None (Pillow only) or _UNSET: probed at first use, not at import
+# (PIL.features alone costs ~6 ms of fastaug's import time).
+_sj: Any = _UNSET
 
-#: Name of the fast JPEG decoder in use ("simplejpeg"), or None: Pillow only.
-DECODER: str | None = None if _sj is None else "simplejpeg"
+
+def _decoder() -> Any:
+    global _sj
+    if _sj is _UNSET:
+        _sj = _probe()
+    return _sj
 
 
 def available() -> bool:
@@ -120,10 +127,15 @@ def available() -> bool:
     Examples
     --------
     >>> from fastaug import _decode
-    >>> _decode.available() == (_decode.DECODER is not None)
+    >>> _decode.available() == (_decode.decoder() == "simplejpeg")
     True
     """
-    return _sj is not None
+    return _decoder() is not None
+
+
+def decoder() -> str | None:
+    """Name of the fast JPEG decoder in use ("simplejpeg"), or None: Pillow only."""
+    return None if _decoder() is None else "simplejpeg"
 
 
 def draft_scale(w: int, h: int, req_w: int, req_h: int) -> int:
@@ -231,7 +243,8 @@ def load_jpeg(path: str, color_mode: str, size: tuple[int, int] | None,
     >>> a is None or (a.shape == (24, 32, 3) and bool((a == ref).all()))
     True
     """
-    if _sj is None or color_mode not in ("rgb", "rgba", "grayscale"):
+    sj = _decoder()
+    if sj is None or color_mode not in ("rgb", "rgba", "grayscale"):
         return None
     data = _read_jpeg(path)
     if data is None:
@@ -239,7 +252,7 @@ def load_jpeg(path: str, color_mode: str, size: tuple[int, int] | None,
     from PIL import Image
 
     try:
-        h, w, colorspace, _ = _sj.decode_jpeg_header(data)
+        h, w, colorspace, _ = sj.decode_jpeg_header(data)
     except Exception:  # ValueError for bad data; whatever it is, Pillow decides
         return None
     limit = Image.MAX_IMAGE_PIXELS
@@ -278,7 +291,7 @@ def load_jpeg(path: str, color_mode: str, size: tuple[int, int] | None,
     # them; for 1/s that is N = 8/s unless the image is a few pixels wide.
     kw = {} if s == 1 else {"min_height": dh, "min_width": dw}
     try:
-        a = _sj.decode_jpeg(data, colorspace=space, buffer=buf, **kw)
+        a = sj.decode_jpeg(data, colorspace=space, buffer=buf, **kw)
     except Exception:  # strict: libjpeg's warnings too (corrupt data, truncation)
         return None
     if a.shape[:2] != (dh, dw):

@@ -195,7 +195,7 @@ def _load(path: str, color_mode: str, target_size: tuple[int, int] | None,
 
     if draft is None:
         draft = DRAFT
-    if FAST_JPEG and _jpeg.DECODER is not None:
+    if FAST_JPEG:
         size = None if target_size is None else (int(target_size[1]), int(target_size[0]))
         try:
             a = _jpeg.load_jpeg(path, color_mode, size, interpolation, keep_aspect_ratio,
