@@ -15,6 +15,11 @@ DRAFT : bool
     target. Pixels then differ slightly from Keras's full-size decode; set
     ``fastaug.io.DRAFT = False`` (or pass ``draft=False`` to the iterators) for
     Keras's exact pixels.
+FAST_JPEG : bool
+    Decode JPEGs with libjpeg-turbo through simplejpeg when it is installed
+    (``pip install fastaug[jpeg]``; True). Same pixels as Pillow's decode, same
+    draft rule; files it does not take (CMYK, MPO, corrupt, ...) go to Pillow
+    as before. See ``fastaug._decode``. False: Pillow only.
 """
 
 from __future__ import annotations
@@ -29,10 +34,12 @@ from typing import Any
 
 import numpy as np
 
+from fastaug import _decode as _jpeg
 from fastaug import _pool
 
 __all__ = [
     "DRAFT",
+    "FAST_JPEG",
     "WHITE_LIST_FORMATS",
     "ImageFileError",
     "check_color_mode",
@@ -46,6 +53,7 @@ __all__ = [
 ]
 
 DRAFT = True
+FAST_JPEG = True
 
 # Keras's list: matched with ``str.endswith`` on the lower-cased name, without a
 # dot (so "xpng" matches, as in Keras).
@@ -176,10 +184,26 @@ def load_array(path: str, color_mode: str = "rgb",
     >>> a.shape, a.dtype, a[0, 0].tolist()
     ((2, 3, 3), dtype('uint8'), [10, 20, 30])
     """
+    return _load(path, color_mode, target_size, interpolation, keep_aspect_ratio, draft)
+
+
+def _load(path: str, color_mode: str, target_size: tuple[int, int] | None,
+          interpolation: str, keep_aspect_ratio: bool, draft: bool | None,
+          out: np.ndarray | None = None) -> np.ndarray:
+    """``load_array``; JPEGs may be decoded straight into ``out`` (then returned)."""
     from PIL import Image
 
     if draft is None:
         draft = DRAFT
+    if FAST_JPEG:
+        size = None if target_size is None else (int(target_size[1]), int(target_size[0]))
+        try:
+            a = _jpeg.load_jpeg(path, color_mode, size, interpolation, keep_aspect_ratio,
+                                draft, out)
+        except Exception as exc:
+            raise ImageFileError(os.fspath(path), f"{type(exc).__name__}: {exc}") from exc
+        if a is not None:
+            return a
     try:
         with Image.open(path) as img:
             return _decode(img, color_mode, target_size, interpolation, keep_aspect_ratio,
@@ -259,8 +283,11 @@ def load_batch(paths: Sequence[str], target_size: tuple[int, int], color_mode: s
     odd: dict[int, np.ndarray] = {}
 
     def one(i: int) -> None:
-        a = load_array(paths[i], color_mode, (th, tw), interpolation, keep_aspect_ratio,
-                       draft)
+        slot = out[i]
+        a = _load(paths[i], color_mode, (th, tw), interpolation, keep_aspect_ratio, draft,
+                  slot)
+        if a is slot:
+            return  # decoded in place
         if a.ndim == 2:
             a = a[:, :, None]
         if a.dtype == np.uint8:
