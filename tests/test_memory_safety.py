@@ -159,3 +159,20 @@ def test_hypothesis_adversarial_matrices_match_scipy(case):
         # Same sample positions; the blend runs in float32 (weights rounded to
         # float32: relative error < 4 * 2**-24 on values <= 2).
         np.testing.assert_allclose(got, ref, rtol=0, atol=2e-6)
+
+
+@pytest.mark.parametrize("scale", [1e300, -1e300, 3.5e38, float("inf"), float("nan")])
+def test_scale_beyond_float32_is_rejected(scale):
+    # The kernel multiplies in float32: 1e300 became inf and turned zero pixels
+    # into NaN (0 * inf); now it is a ValueError naming scale.
+    x = np.zeros((1, 4, 4, 3), np.uint8)
+    with pytest.raises(ValueError, match="scale"):
+        fastaug.warp_affine(x, np.eye(2, 3), scale=scale, out_dtype=np.float32)
+    with pytest.raises(ValueError, match="scale"):
+        fastaug.RandomAffine(scale=scale)
+
+
+def test_largest_float32_scale_gives_no_nan():
+    x = np.zeros((1, 4, 4, 1), np.uint8)
+    y = fastaug.warp_affine(x, np.eye(2, 3), scale=3.0e38, out_dtype=np.float32)
+    assert not np.isnan(y).any()
