@@ -13,6 +13,8 @@ read (the machine is shared). Recipes (torchvision.transforms.v2 names):
 
 Contenders (those installed): fastaug (one call per batch), torchvision v2 per
 image on a CHW uint8 tensor view of the decoded image (then ``torch.stack``),
+``kornia.augmentation`` on one float batch (it needs one size: the landscape
+images turned upright; CIFAR's reflect padding as ``PadTo`` + ``RandomCrop``),
 Pillow per image (eval). One thread each (``torch.set_num_threads(1)``,
 ``num_threads=1``) unless ``--threads``.
 
@@ -114,6 +116,25 @@ def _recipes(threads: int):
             [tv_cif(t) for t in tv_cifar])
         rec["eval"]["torchvision v2 per image"] = lambda: torch.stack(
             [tv_ev(t) for t in tv_big])
+        try:
+            import kornia.augmentation as K
+        except ImportError:
+            K = None
+        if K is not None:
+            # kornia takes one (N, C, H, W) float batch of one size: the 500x375 images
+            # (landscape ones turned), uint8 -> float on the way in, as its users do.
+            same = torch.from_numpy(np.stack([im if im.shape[0] == 375 else im.transpose(1, 0, 2)
+                                              for im in big])).permute(0, 3, 1, 2)
+            k_imnet = torch.nn.Sequential(
+                K.RandomResizedCrop((224, 224)), K.RandomHorizontalFlip(),
+                K.Normalize(torch.tensor(MEAN), torch.tensor(STD)))
+            k_cifar = torch.nn.Sequential(
+                K.PadTo((40, 40), pad_mode="reflect"), K.RandomCrop((32, 32)),
+                K.RandomHorizontalFlip(), K.Normalize(torch.tensor(MEAN), torch.tensor(STD)))
+            cifar_t = torch.from_numpy(cifar_arr).permute(0, 3, 1, 2)
+            rec["imagenet"]["kornia.augmentation (batch)"] = lambda: k_imnet(
+                same.float() / 255)
+            rec["cifar"]["kornia.augmentation (batch)"] = lambda: k_cifar(cifar_t.float() / 255)
     counts = {"imagenet": len(big), "cifar": len(cifar), "eval": len(big)}
     return rec, counts, torch is not None
 
