@@ -15,7 +15,7 @@ import numpy as np
 
 __all__ = ["BatchParams", "Step", "STEP_KINDS"]
 
-STEP_KINDS = ("crop", "resize", "flip", "affine", "elementwise")
+STEP_KINDS = ("crop", "resize", "flip", "affine", "color", "elementwise")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class Step:
       (``_get_inverse_affine_matrix``) and the drawn ``angle``, ``translate``
       (N, 2), ``scale``, ``shear`` (N, 2); ``options``: ``interpolation``, ``fill``.
       The output keeps the size.
+    - ``"color"``: per-image values of a colour operation (``options["op"]`` names
+      it); run by ``fastaug.transforms._color.apply_color`` on a batch of one size.
     - ``"elementwise"``: no values; ``options``: ``mul`` and ``add`` (per channel,
       ``v * mul + add``) and ``dtype`` (the dtype after the step).
 

@@ -112,8 +112,8 @@ def _crop_fits(p: _Pass, step: Step) -> bool:
 
 def _fold(p: _Pass, step: Step) -> bool:
     """Fold ``step`` into ``p``; False when it needs a pass of its own."""
-    if step.kind == "affine":
-        return False  # a warp pass of its own (the fused affine kernel)
+    if step.kind in ("affine", "color"):
+        return False  # a pass of its own (the fused affine kernel, a colour kernel)
     if step.kind == "crop":
         if not _crop_fits(p, step):
             return False
@@ -244,10 +244,15 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
             current = _execute(p, current, "channels_last", num_threads)
             p = _Pass(np.array(current.shape[1:3])[None].repeat(len(current), 0),
                       current.dtype, c)
-        if step.kind == "affine":
+        if step.kind in ("affine", "color"):
             arr = _uniform(current)
-            current = tv_affine(arr, step.values["theta"], step.options["interpolation"],
-                                step.options["fill"], num_threads)
+            if step.kind == "affine":
+                current = tv_affine(arr, step.values["theta"], step.options["interpolation"],
+                                    step.options["fill"], num_threads)
+            else:
+                from fastaug.transforms._color import apply_color
+
+                current = apply_color(step, arr, num_threads)
             p = _Pass(np.array(current.shape[1:3])[None].repeat(len(current), 0),
                       current.dtype, c)
             continue
