@@ -70,97 +70,195 @@ def _blend(x, other, ratio, rest, bound, u8):
     return _clamp_cast(_fma(other, rest, x * ratio), bound, u8)
 
 
+_CHUNK = 1024  # pixels per scratch row: 12 KiB of float32 planes, in L1
+
+
 @kernel
-def _hue(r, g, b, hf, u8):
-    """torchvision ``adjust_hue`` of one pixel: RGB -> HSV, shift, HSV -> RGB (float32)."""
+def _load(x, p0, m, c, rr, gg, bb):
+    """Pixels ``[p0, p0 + m)`` of ``x`` (P, C) into float32 planes."""
+    if c == 3:
+        for j in range(m):
+            rr[j] = np.float32(x[p0 + j, 0])
+            gg[j] = np.float32(x[p0 + j, 1])
+            bb[j] = np.float32(x[p0 + j, 2])
+    else:
+        for j in range(m):
+            rr[j] = np.float32(x[p0 + j, 0])
+
+
+@kernel
+def _store(y, p0, m, c, rr, gg, bb):
+    if c == 3:
+        for j in range(m):
+            y[p0 + j, 0] = rr[j]
+            y[p0 + j, 1] = gg[j]
+            y[p0 + j, 2] = bb[j]
+    else:
+        for j in range(m):
+            y[p0 + j, 0] = rr[j]
+
+
+@kernel
+def _gray_sum(m, c, rr, gg, bb, u8):
+    """Sum of the grayscale values (floored for uint8, then exact in an int64)."""
+    if c == 1:
+        if u8:
+            si = 0
+            for j in range(m):
+                si += np.int64(rr[j])
+            return np.float64(si)
+        s = 0.0
+        for j in range(m):
+            s += rr[j]
+        return s
+    if u8:
+        si = 0
+        for j in range(m):
+            si += np.int64(_gray(rr[j], gg[j], bb[j]))  # >= 0: truncation is floor
+        return np.float64(si)
+    s = 0.0
+    for j in range(m):
+        s += _gray(rr[j], gg[j], bb[j])
+    return s
+
+
+@kernel
+def _op_scale(m, v, f, bound, u8):
+    """adjust_brightness of one plane."""
+    zero = np.float32(0.0)
+    for j in range(m):
+        y = min(max(v[j] * f, zero), bound)
+        if u8:
+            y = np.floor(y)
+        v[j] = y
+
+
+@kernel
+def _op_blend_const(m, v, other, f, rest, bound, u8):
+    """_blend of one plane with a constant (adjust_contrast's mean)."""
+    zero = np.float32(0.0)
+    for j in range(m):
+        y = min(max(_fma(other, rest, v[j] * f), zero), bound)
+        if u8:
+            y = np.floor(y)
+        v[j] = y
+
+
+@kernel
+def _op_saturation(m, rr, gg, bb, f, rest, bound, u8):
+    zero = np.float32(0.0)
+    for j in range(m):
+        r = rr[j]
+        g = gg[j]
+        b = bb[j]
+        gr = _gray(r, g, b)
+        if u8:
+            gr = np.floor(gr)
+        r = min(max(_fma(gr, rest, r * f), zero), bound)
+        g = min(max(_fma(gr, rest, g * f), zero), bound)
+        b = min(max(_fma(gr, rest, b * f), zero), bound)
+        if u8:
+            r = np.floor(r)
+            g = np.floor(g)
+            b = np.floor(b)
+        rr[j] = r
+        gg[j] = g
+        bb[j] = b
+
+
+# error_model="numpy": no zero-division check (a branch per division that stops the
+# vectoriser); the divisors here are never zero.
+@kernel(error_model="numpy")
+def _op_hue(m, rr, gg, bb, hf, u8):
+    """adjust_hue of planes: RGB -> HSV, shift, HSV -> RGB, all float32, branch-free."""
     one = np.float32(1.0)
     zero = np.float32(0.0)
-    if u8:
-        inv = np.float32(1.0 / 255.0)
-        r = r * inv
-        g = g * inv
-        b = b * inv
-    maxc = max(r, max(g, b))
-    minc = min(r, min(g, b))
-    eqc = maxc == minc
-    cr = maxc - minc
-    s = cr / (one if eqc else maxc)
-    div = one if eqc else cr
-    rc = (maxc - r) / div
-    gc = (maxc - g) / div
-    bc = (maxc - b) / div
-    # torchvision sums three masked terms; exactly one is selected (the others
-    # are +-0, which the +1 below absorbs).
-    if maxc == r:
-        h = bc - gc
-    elif maxc == g:
-        h = (rc + np.float32(2.0)) - bc
-    else:
-        h = (gc + np.float32(4.0)) - rc
-    h = h * np.float32(1.0 / 6.0) + one
-    if h >= one:  # fmod(h, 1) for h in [5/6, 11/6]: exact subtraction
-        h = h - one
-    h = h + hf
-    if h >= one:  # remainder(h, 1) for h in [-0.5, 1.5)
-        h = h - one
-    elif h < zero:
-        h = h + one
-    v = maxc
-    h6 = h * np.float32(6.0)
-    fi = np.floor(h6)
-    f = h6 - fi
-    i = int(fi) % 6
-    sxf = s * f
-    oms = one - s
-    q = min(max((one - sxf) * v, zero), one)
-    t = min(max((sxf + oms) * v, zero), one)
-    p = min(max(oms * v, zero), one)
-    if i == 0:
-        r, g, b = v, t, p
-    elif i == 1:
-        r, g, b = q, v, p
-    elif i == 2:
-        r, g, b = p, v, t
-    elif i == 3:
-        r, g, b = p, q, v
-    elif i == 4:
-        r, g, b = t, p, v
-    else:
-        r, g, b = v, p, q
-    if u8:
-        # torchvision's float -> uint8: x * (255 + 1 - 1e-3), truncated.
-        sc = np.float32(255.999)
-        r = np.floor(r * sc)
-        g = np.floor(g * sc)
-        b = np.floor(b * sc)
-    return r, g, b
+    inv = np.float32(1.0 / 255.0)
+    sc = np.float32(255.999)
+    for j in range(m):
+        r = rr[j]
+        g = gg[j]
+        b = bb[j]
+        if u8:
+            r = r * inv
+            g = g * inv
+            b = b * inv
+        maxc = max(r, max(g, b))
+        minc = min(r, min(g, b))
+        cr = maxc - minc
+        eqc = maxc == minc
+        s = cr / (one if eqc else maxc)
+        div = one if eqc else cr
+        rc = (maxc - r) / div
+        gc = (maxc - g) / div
+        bc = (maxc - b) / div
+        # torchvision sums three masked terms; exactly one is selected (the others
+        # are +-0, which the +1 below absorbs).
+        hr = bc - gc
+        hg = (rc + np.float32(2.0)) - bc
+        hb = (gc + np.float32(4.0)) - rc
+        h = hr if maxc == r else (hg if maxc == g else hb)
+        # Every arm is computed before the selects: LLVM if-converts (and so
+        # vectorises) only branches without arithmetic of their own.
+        h = h * np.float32(1.0 / 6.0) + one
+        hm = h - one
+        h = hm if h >= one else h  # fmod(h, 1) for h in [5/6, 11/6]: exact
+        h = h + hf
+        # remainder(h, 1) for h in [-0.5, 1.5)
+        hm = h - one
+        hp = h + one
+        h = hm if h >= one else (hp if h < zero else h)
+        v = maxc
+        h6 = h * np.float32(6.0)
+        fi = np.floor(h6)
+        f = h6 - fi
+        fm = fi - np.float32(6.0)
+        fi = fm if fi >= np.float32(6.0) else fi  # i % 6
+        sxf = s * f
+        oms = one - s
+        q = min(max((one - sxf) * v, zero), one)
+        t = min(max((sxf + oms) * v, zero), one)
+        p = min(max(oms * v, zero), one)
+        # torchvision's table: r = (v, q, p, p, t, v), g = (t, v, v, q, p, p),
+        # b = (p, p, t, v, v, q) for i = 0..5.
+        i0 = fi == np.float32(0.0)
+        i1 = fi == np.float32(1.0)
+        i2 = fi == np.float32(2.0)
+        i3 = fi == np.float32(3.0)
+        i4 = fi == np.float32(4.0)
+        i5 = fi == np.float32(5.0)
+        r = v if (i0 | i5) else (q if i1 else (t if i4 else p))
+        g = t if i0 else (v if (i1 | i2) else (q if i3 else p))
+        b = p if (i0 | i1) else (t if i2 else (v if (i3 | i4) else q))
+        if u8:
+            # torchvision's float -> uint8: x * (255 + 1 - 1e-3), truncated.
+            r = np.floor(r * sc)
+            g = np.floor(g * sc)
+            b = np.floor(b * sc)
+        rr[j] = r
+        gg[j] = g
+        bb[j] = b
 
 
 @kernel
-def _jitter_ops(r, g, b, c, o0, o1, o2, o3, k0, k1, bf, cf, sf, hf, cr, sr, mean, bound, u8):
-    """Apply the operations ``(o0, o1, o2, o3)[k0:k1]`` of one image to one pixel."""
+def _ops(m, c, rr, gg, bb, o0, o1, o2, o3, k0, k1, bf, cf, sf, hf, cr, sr, mean, bound, u8):
+    """Apply the image's operations ``(o0, o1, o2, o3)[k0:k1]`` to the planes, op by op."""
     for k in range(k0, k1):
         op = o0 if k == 0 else (o1 if k == 1 else (o2 if k == 2 else o3))
         if op == BRIGHTNESS:
-            r = _clamp_cast(r * bf, bound, u8)
+            _op_scale(m, rr, bf, bound, u8)
             if c == 3:
-                g = _clamp_cast(g * bf, bound, u8)
-                b = _clamp_cast(b * bf, bound, u8)
+                _op_scale(m, gg, bf, bound, u8)
+                _op_scale(m, bb, bf, bound, u8)
         elif op == CONTRAST:
-            r = _blend(r, mean, cf, cr, bound, u8)
+            _op_blend_const(m, rr, mean, cf, cr, bound, u8)
             if c == 3:
-                g = _blend(g, mean, cf, cr, bound, u8)
-                b = _blend(b, mean, cf, cr, bound, u8)
+                _op_blend_const(m, gg, mean, cf, cr, bound, u8)
+                _op_blend_const(m, bb, mean, cf, cr, bound, u8)
         elif op == SATURATION:
-            gr = _gray(r, g, b)
-            if u8:
-                gr = np.floor(gr)
-            r = _blend(r, gr, sf, sr, bound, u8)
-            g = _blend(g, gr, sf, sr, bound, u8)
-            b = _blend(b, gr, sf, sr, bound, u8)
+            _op_saturation(m, rr, gg, bb, sf, sr, bound, u8)
         elif op == HUE:
-            r, g, b = _hue(r, g, b, hf, u8)
-    return r, g, b
+            _op_hue(m, rr, gg, bb, hf, u8)
 
 
 @kernel
@@ -171,13 +269,19 @@ def jitter(src, dst, a, b, order, factors, u8):
     the operation ids in the image's order, -1 for a skipped one (no factor, or
     saturation/hue of one channel). ``factors``: (N, 8) float32, the brightness,
     contrast, saturation and hue factors, then ``1 - factor`` of each (computed
-    in float64, as Python computes torchvision's ``alpha``). One pass over the
-    pixels applies the operations before contrast and sums the grayscale image;
-    a second applies contrast (with that mean) and the rest.
+    in float64, as Python computes torchvision's ``alpha``).
+
+    Pixels go through float32 planes of ``_CHUNK`` pixels, one tight
+    (vectorisable) loop per operation. One pass applies the operations before
+    contrast and sums the grayscale image; a second applies contrast (with
+    that mean) and the rest.
     """
     npix = src.shape[1]
     c = src.shape[2]
     bound = np.float32(255.0) if u8 else np.float32(1.0)
+    rr = np.empty(_CHUNK, np.float32)
+    gg = np.empty(_CHUNK, np.float32)
+    bb = np.empty(_CHUNK, np.float32)
     zero = np.float32(0.0)
     for i in range(a, b):
         o0, o1, o2, o3 = order[i, 0], order[i, 1], order[i, 2], order[i, 3]
@@ -188,58 +292,30 @@ def jitter(src, dst, a, b, order, factors, u8):
             if order[i, k] == CONTRAST:
                 kc = k
         need_mean = kc < 4
-        s = 0.0
         x = src[i]
         y = dst[i]
-        if kc > 0 or not need_mean:
-            for p in range(npix):
-                r = np.float32(x[p, 0])
-                g = zero
-                bb = zero
-                if c == 3:
-                    g = np.float32(x[p, 1])
-                    bb = np.float32(x[p, 2])
-                r, g, bb = _jitter_ops(r, g, bb, c, o0, o1, o2, o3, 0, kc, bf, cf, sf, hf,
-                                       cr, sr, zero, bound, u8)
-                y[p, 0] = r
-                if c == 3:
-                    y[p, 1] = g
-                    y[p, 2] = bb
-                if need_mean:
-                    if c == 3:
-                        gr = _gray(r, g, bb)
-                        if u8:
-                            gr = np.floor(gr)
-                        s += gr
-                    else:
-                        s += r
-        else:
-            for p in range(npix):
-                if c == 3:
-                    gr = _gray(np.float32(x[p, 0]), np.float32(x[p, 1]), np.float32(x[p, 2]))
-                    if u8:
-                        gr = np.floor(gr)
-                    s += gr
-                else:
-                    s += np.float32(x[p, 0])
+        s = 0.0
+        for p0 in range(0, npix, _CHUNK):
+            m = min(_CHUNK, npix - p0)
+            _load(x, p0, m, c, rr, gg, bb)
+            if kc > 0:
+                _ops(m, c, rr, gg, bb, o0, o1, o2, o3, 0, kc, bf, cf, sf, hf, cr, sr, zero,
+                     bound, u8)
+            if need_mean:
+                s += _gray_sum(m, c, rr, gg, bb, u8)
+            if kc > 0 or not need_mean:
+                _store(y, p0, m, c, rr, gg, bb)
         if not need_mean:
             continue
         # torch.mean: a float32 sum divided by the count in float32.
         mean = np.float32(s) / np.float32(npix)
         x2 = y if kc > 0 else x
-        for p in range(npix):
-            r = np.float32(x2[p, 0])
-            g = zero
-            bb = zero
-            if c == 3:
-                g = np.float32(x2[p, 1])
-                bb = np.float32(x2[p, 2])
-            r, g, bb = _jitter_ops(r, g, bb, c, o0, o1, o2, o3, kc, 4, bf, cf, sf, hf,
-                                   cr, sr, mean, bound, u8)
-            y[p, 0] = r
-            if c == 3:
-                y[p, 1] = g
-                y[p, 2] = bb
+        for p0 in range(0, npix, _CHUNK):
+            m = min(_CHUNK, npix - p0)
+            _load(x2, p0, m, c, rr, gg, bb)
+            _ops(m, c, rr, gg, bb, o0, o1, o2, o3, kc, 4, bf, cf, sf, hf, cr, sr, mean,
+                 bound, u8)
+            _store(y, p0, m, c, rr, gg, bb)
 
 
 @kernel
@@ -317,7 +393,7 @@ def minmax(src, out, a, b, apply):
             out[i, k, 1] = hi
 
 
-@kernel
+@kernel(error_model="numpy")
 def float_ops(src, dst, a, b, op, prm, apply):
     """float32 invert, solarize, posterize or autocontrast of images ``[a, b)``.
 
