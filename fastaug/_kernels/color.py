@@ -271,17 +271,19 @@ def jitter(src, dst, a, b, order, factors, u8):
     contrast, saturation and hue factors, then ``1 - factor`` of each (computed
     in float64, as Python computes torchvision's ``alpha``).
 
-    Pixels go through float32 planes of ``_CHUNK`` pixels, one tight
-    (vectorisable) loop per operation. One pass applies the operations before
-    contrast and sums the grayscale image; a second applies contrast (with
-    that mean) and the rest.
+    Pixels go through float32 planes, ``_CHUNK`` pixels at a time, one tight
+    (vectorisable) loop per operation. With contrast, the first pass converts
+    the image into whole-image planes, applies the operations before contrast
+    and sums the grayscale image; the second applies contrast (with that mean)
+    and the rest and converts back.
     """
     npix = src.shape[1]
     c = src.shape[2]
     bound = np.float32(255.0) if u8 else np.float32(1.0)
-    rr = np.empty(_CHUNK, np.float32)
-    gg = np.empty(_CHUNK, np.float32)
-    bb = np.empty(_CHUNK, np.float32)
+    # Whole-image planes (for the two passes of contrast); chunks are views of them.
+    rf = np.empty(npix, np.float32)
+    gf = np.empty(npix if c == 3 else 1, np.float32)
+    bf_ = np.empty(npix if c == 3 else 1, np.float32)
     zero = np.float32(0.0)
     for i in range(a, b):
         o0, o1, o2, o3 = order[i, 0], order[i, 1], order[i, 2], order[i, 3]
@@ -297,22 +299,26 @@ def jitter(src, dst, a, b, order, factors, u8):
         s = 0.0
         for p0 in range(0, npix, _CHUNK):
             m = min(_CHUNK, npix - p0)
+            rr = rf[p0:p0 + m]
+            gg = gf[p0:p0 + m] if c == 3 else gf
+            bb = bf_[p0:p0 + m] if c == 3 else bf_
             _load(x, p0, m, c, rr, gg, bb)
             if kc > 0:
                 _ops(m, c, rr, gg, bb, o0, o1, o2, o3, 0, kc, bf, cf, sf, hf, cr, sr, zero,
                      bound, u8)
             if need_mean:
                 s += _gray_sum(m, c, rr, gg, bb, u8)
-            if kc > 0 or not need_mean:
+            else:
                 _store(y, p0, m, c, rr, gg, bb)
         if not need_mean:
             continue
         # torch.mean: a float32 sum divided by the count in float32.
         mean = np.float32(s) / np.float32(npix)
-        x2 = y if kc > 0 else x
         for p0 in range(0, npix, _CHUNK):
             m = min(_CHUNK, npix - p0)
-            _load(x2, p0, m, c, rr, gg, bb)
+            rr = rf[p0:p0 + m]
+            gg = gf[p0:p0 + m] if c == 3 else gf
+            bb = bf_[p0:p0 + m] if c == 3 else bf_
             _ops(m, c, rr, gg, bb, o0, o1, o2, o3, kc, 4, bf, cf, sf, hf, cr, sr, mean,
                  bound, u8)
             _store(y, p0, m, c, rr, gg, bb)
