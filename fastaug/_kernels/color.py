@@ -64,12 +64,6 @@ def _gray(r, g, b):
     return _fma(b, np.float32(0.114), t)
 
 
-@kernel
-def _blend(x, other, ratio, rest, bound, u8):
-    """torchvision ``_blend``: ``x * ratio + other * (1 - ratio)``, clamped (and cast)."""
-    return _clamp_cast(_fma(other, rest, x * ratio), bound, u8)
-
-
 _CHUNK = 1024  # pixels per scratch row: 12 KiB of float32 planes, in L1
 
 

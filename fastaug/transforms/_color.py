@@ -254,8 +254,8 @@ class RandomAutocontrast(_RandomApply):
     >>> import numpy as np
     >>> from fastaug.transforms import RandomAutocontrast
     >>> x = np.array([50, 100, 150], np.uint8).reshape(1, 1, 3, 1)
-    >>> RandomAutocontrast(p=1.0)(x).ravel().tolist()
-    [0, 127, 255]
+    >>> RandomAutocontrast(p=1.0)(x).ravel().tolist()  # float32 (x - 50) / (100 / 255)
+    [0, 127, 254]
     """
 
     _op = "autocontrast"
@@ -272,9 +272,9 @@ class RandomEqualize(_RandomApply):
     --------
     >>> import numpy as np
     >>> from fastaug.transforms import RandomEqualize
-    >>> x = np.array([0, 0, 100, 200], np.uint8).reshape(1, 2, 2, 1)
-    >>> RandomEqualize(p=1.0)(x).ravel().tolist()
-    [0, 0, 127, 255]
+    >>> x = np.repeat(np.arange(64, dtype=np.uint8), 16).reshape(1, 32, 32, 1)
+    >>> RandomEqualize(p=1.0)(x)[0, ::4, 0, 0].tolist()  # values 0, 8, 16, ...
+    [0, 43, 85, 128, 171, 213, 255, 255]
     """
 
     _op = "equalize"
