@@ -331,3 +331,9 @@ def test_bad_affine_arguments(make, exc, word):
 def test_affine_on_a_ragged_batch_needs_one_size():
     with pytest.raises(ValueError, match="one size"):
         T.RandomRotation(10)([np.zeros((5, 6, 3), np.uint8), np.zeros((6, 5, 3), np.uint8)])
+
+
+def test_grayscale_then_more_steps():
+    x = np.stack([_image(12, 10, 3, np.uint8) for _ in range(3)])
+    out = T.Compose([T.Grayscale(), T.CenterCrop(8), T.ToDtype(np.float32, scale=True)])(x)
+    assert out.shape == (3, 8, 8, 1) and out.dtype == np.float32

@@ -20,6 +20,17 @@ Examples
 
 from __future__ import annotations
 
+from fastaug.transforms._color import (
+    ColorJitter,
+    Grayscale,
+    RandomAdjustSharpness,
+    RandomAutocontrast,
+    RandomEqualize,
+    RandomGrayscale,
+    RandomInvert,
+    RandomPosterize,
+    RandomSolarize,
+)
 from fastaug.transforms._compose import Compose
 from fastaug.transforms._params import BatchParams, Step
 from fastaug.transforms._transforms import (
@@ -39,13 +50,22 @@ from fastaug.transforms._transforms import (
 __all__ = [
     "BatchParams",
     "CenterCrop",
+    "ColorJitter",
     "Compose",
+    "Grayscale",
     "Normalize",
+    "RandomAdjustSharpness",
     "RandomAffine",
+    "RandomAutocontrast",
     "RandomCrop",
+    "RandomEqualize",
+    "RandomGrayscale",
     "RandomHorizontalFlip",
+    "RandomInvert",
+    "RandomPosterize",
     "RandomResizedCrop",
     "RandomRotation",
+    "RandomSolarize",
     "RandomVerticalFlip",
     "Resize",
     "Step",

@@ -236,12 +236,14 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
     c = params.channels
     p = _Pass(np.asarray(params.input_sizes, np.int64), np.dtype(src_dtype), c)
     current = source
+    fresh = False  # True once ``current`` is an array this run made (not the caller's)
     for step in params.steps:
         if _fold(p, step):
             continue
         # A pass boundary: run what is folded so far, then retry the step.
         if not p.empty():
             current = _execute(p, current, "channels_last", num_threads)
+            fresh = True
             p = _Pass(np.array(current.shape[1:3])[None].repeat(len(current), 0),
                       current.dtype, c)
         if step.kind in ("affine", "color"):
@@ -253,6 +255,8 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
                 from fastaug.transforms._color import apply_color
 
                 current = apply_color(step, arr, num_threads)
+                c = current.shape[3]  # Grayscale(1) changes the channel count
+            fresh = True
             p = _Pass(np.array(current.shape[1:3])[None].repeat(len(current), 0),
                       current.dtype, c)
             continue
@@ -265,11 +269,12 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
                 raise ValueError("ToDtype(uint8) of float images of different sizes: resize "
                                  "or crop them to one size first")
             current = _to_uint8_truncating(out, step.options["scale"])
+            fresh = True
             p = _Pass(np.array(current.shape[1:3])[None].repeat(len(current), 0),
                       current.dtype, c)
             continue
         raise AssertionError(f"step {step} does not fold into an empty pass")
     if p.empty() and isinstance(current, np.ndarray) and current.ndim == 4 and (
             data_format == "channels_last"):
-        return np.array(current, copy=True)
+        return current if fresh else np.array(current, copy=True)
     return _execute(p, current, data_format, num_threads)
