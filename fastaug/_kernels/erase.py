@@ -4,8 +4,8 @@ Arrays arrive C-contiguous as ``(N, H, W, C)`` (channels last), uint8 or
 float32; every kernel takes a range ``[a, b)`` of images so that callers split
 a batch over threads (``fastaug/_pool.py``).
 
-- :func:`erase_fill` copies an image (unless the caller erases in place) and
-  sets a box to one value per channel: one pass over the output.
+- :func:`erase_fill` sets a box to one value per channel, in place (the
+  caller copies the batch first unless it owns it: numpy's copy is a memcpy).
 - :func:`blur` is torchvision's ``gaussian_blur_image`` as a separable
   convolution with reflect padding: a horizontal pass into a float32 scratch
   image, then a vertical pass into the output (uint8 rounded half to even, as
@@ -21,25 +21,28 @@ from ._jit import kernel
 
 
 @kernel
-def erase_fill(src, dst, a, b, boxes, apply, fill, copy):
-    """Images ``[a, b)``: ``dst = src`` (when ``copy``), then the box set to ``fill[i]``.
+def erase_fill(dst, a, b, boxes, apply, fill):
+    """Images ``[a, b)`` of ``dst`` where ``apply``: the box set to ``fill[i]``, in place.
 
     ``boxes``: (N, 4) int64 ``(top, left, height, width)``, inside the image.
-    ``apply``: (N,) bool, images without a box are only copied. ``fill``: (N, C)
-    of the images' dtype.
+    ``fill``: (N, C) of the images' dtype. One row of the box is built once and
+    copied into every row (a contiguous copy of ``w * C`` values).
     """
-    c = src.shape[3]
+    hgt = dst.shape[1]
+    wid = dst.shape[2]
+    c = dst.shape[3]
+    pattern = np.empty(wid * c, dst.dtype)
     for i in range(a, b):
-        if copy:
-            dst[i] = src[i]
         if not apply[i]:
             continue
         t, le, h, w = boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3]
+        m = w * c
+        for q in range(w):
+            for k in range(c):
+                pattern[q * c + k] = fill[i, k]
+        img = dst[i].reshape(hgt, wid * c)
         for y in range(t, t + h):
-            row = dst[i, y]
-            for x in range(le, le + w):
-                for k in range(c):
-                    row[x, k] = fill[i, k]
+            img[y, le * c:le * c + m] = pattern[:m]
 
 
 @kernel

@@ -293,10 +293,12 @@ def _erase(step: Step, x: np.ndarray, num_threads: int | None, inplace: bool) ->
         f = np.broadcast_to(np.asarray(value, _F32), (c,))  # torch.tensor(list of float)
         fill = np.tile(_torch_cast_u8(f) if u8 else f, (n, 1))
     out = x if inplace else np.empty_like(x)
+    fill_apply = apply if value is not None else np.zeros(n, bool)
 
     def chunk(a: int, bb: int) -> None:
-        _k.erase_fill(x, out, a, bb, boxes, apply if value is not None else np.zeros(n, bool),
-                      fill, not inplace)
+        if not inplace:
+            out[a:bb] = x[a:bb]  # numpy's memcpy, without the GIL
+        _k.erase_fill(out, a, bb, boxes, fill_apply, fill)
 
     _pool.run_chunks(chunk, n, _pool.resolve_threads(num_threads))
     if value is None:
