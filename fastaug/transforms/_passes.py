@@ -112,8 +112,8 @@ def _crop_fits(p: _Pass, step: Step) -> bool:
 
 def _fold(p: _Pass, step: Step) -> bool:
     """Fold ``step`` into ``p``; False when it needs a pass of its own."""
-    if step.kind in ("affine", "color"):
-        return False  # a pass of its own (the fused affine kernel, a colour kernel)
+    if step.kind in ("affine", "color", "erase"):
+        return False  # a pass of its own (the fused affine kernel, a colour kernel, ...)
     if step.kind == "crop":
         if not _crop_fits(p, step):
             return False
@@ -246,9 +246,14 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
             fresh = True
             p = _Pass(np.array(current.shape[1:3])[None].repeat(len(current), 0),
                       current.dtype, c)
-        if step.kind in ("affine", "color"):
+        if step.kind in ("affine", "color", "erase"):
             arr = _uniform(current)
-            if step.kind == "affine":
+            if step.kind == "erase":
+                from fastaug.transforms._erase_mix import apply_erase
+
+                # An array this run made may be overwritten (no copy of the batch).
+                current = apply_erase(step, arr, num_threads, inplace=fresh)
+            elif step.kind == "affine":
                 current = tv_affine(arr, step.values["theta"], step.options["interpolation"],
                                     step.options["fill"], num_threads)
             else:
