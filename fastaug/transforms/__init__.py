@@ -32,6 +32,14 @@ from fastaug.transforms._color import (
     RandomSolarize,
 )
 from fastaug.transforms._compose import Compose
+from fastaug.transforms._erase_mix import (
+    CutMix,
+    GaussianBlur,
+    MixUp,
+    RandomApply,
+    RandomChoice,
+    RandomErasing,
+)
 from fastaug.transforms._params import BatchParams, Step
 from fastaug.transforms._transforms import (
     CenterCrop,
@@ -52,13 +60,19 @@ __all__ = [
     "CenterCrop",
     "ColorJitter",
     "Compose",
+    "CutMix",
+    "GaussianBlur",
     "Grayscale",
+    "MixUp",
     "Normalize",
     "RandomAdjustSharpness",
     "RandomAffine",
+    "RandomApply",
     "RandomAutocontrast",
+    "RandomChoice",
     "RandomCrop",
     "RandomEqualize",
+    "RandomErasing",
     "RandomGrayscale",
     "RandomHorizontalFlip",
     "RandomInvert",

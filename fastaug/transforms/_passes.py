@@ -225,7 +225,7 @@ def _uniform(current: Any) -> np.ndarray:
     packed = _rs._as_packed(current)
     if len(packed) and not ((packed.heights == packed.heights[0]).all()
                             and (packed.widths == packed.widths[0]).all()):
-        raise ValueError("RandomAffine/RandomRotation need images of one size: put a "
+        raise ValueError("affine, colour, erasing and blur steps need images of one size: put a "
                          "Resize((h, w)), CenterCrop or RandomResizedCrop before them")
     return np.stack([packed.image(i) for i in range(len(packed))])
 
