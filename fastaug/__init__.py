@@ -2,7 +2,8 @@
 
 Numba kernels warp whole uint8 batches in one fused pass; ZCA whitening is fitted
 with bounded memory and applied as one GEMM per batch; ``fastaug.keras`` is a
-drop-in replacement for Keras's ``ImageDataGenerator``.
+drop-in replacement for Keras's ``ImageDataGenerator``; ``fastaug.transforms`` has
+torchvision.transforms.v2-style batch recipes.
 
 ``import fastaug`` loads the native core only. The Keras drop-in is imported on
 first use: ``from fastaug.keras import ImageDataGenerator``, or
@@ -36,7 +37,8 @@ __all__ = [
 ]
 
 # Names served on first access, with the module that defines them.
-_LAZY = {"ImageDataGenerator": "fastaug.keras", "keras": "fastaug.keras"}
+_LAZY = {"ImageDataGenerator": "fastaug.keras", "keras": "fastaug.keras",
+         "transforms": "fastaug.transforms"}
 
 
 def __getattr__(name: str) -> Any:
@@ -44,7 +46,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'fastaug' has no attribute {name!r}")
     mod = importlib.import_module(module)
-    value = mod if name == "keras" else getattr(mod, name)
+    value = mod if name in ("keras", "transforms") else getattr(mod, name)
     globals()[name] = value
     return value
 
