@@ -32,6 +32,7 @@ __all__ = [
     "affine_matrices",
     "batches",
     "make_batch",
+    "transforms",
     "warp_affine",
     "__version__",
 ]
