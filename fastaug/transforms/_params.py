@@ -15,7 +15,7 @@ import numpy as np
 
 __all__ = ["BatchParams", "Step", "STEP_KINDS"]
 
-STEP_KINDS = ("crop", "resize", "flip", "affine", "color", "elementwise")
+STEP_KINDS = ("crop", "resize", "flip", "affine", "color", "auto", "elementwise")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,10 @@ class Step:
       The output keeps the size.
     - ``"color"``: per-image values of a colour operation (``options["op"]`` names
       it); run by ``fastaug.transforms._color.apply_color`` on a batch of one size.
+    - ``"auto"``: ``values["ops"]`` (N, R) int64 operation codes and
+      ``values["magnitudes"]`` (N, R) of an auto-augment policy; ``options``:
+      ``interpolation``, ``fill``; run by ``fastaug.transforms._auto.apply_auto``
+      on a batch of one size.
     - ``"elementwise"``: no values; ``options``: ``mul`` and ``add`` (per channel,
       ``v * mul + add``) and ``dtype`` (the dtype after the step).
 
