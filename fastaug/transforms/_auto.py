@@ -29,7 +29,6 @@ from fastaug._kernels import color as _k
 from fastaug._validate import check_choice, check_int
 from fastaug.transforms._affine import _scipy_matrices, inverse_affine_theta, tv_affine
 from fastaug.transforms._color import (
-    _apply_luts,
     _check_channels,
     _chunks,
     _float_op,
@@ -51,6 +50,8 @@ OPS = ("Identity", "ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "Br
 _CODE = {name: i for i, name in enumerate(OPS)}
 _GEOMETRIC = np.array([_CODE[n] for n in ("ShearX", "ShearY", "TranslateX", "TranslateY",
                                           "Rotate")])
+_WARPED = np.array([_CODE[n] for n in ("ShearX", "ShearY", "Rotate")])
+_TRANSLATIONS = np.array([_CODE["TranslateX"], _CODE["TranslateY"]])
 _JITTER_ID = {"Brightness": _k.BRIGHTNESS, "Contrast": _k.CONTRAST, "Color": _k.SATURATION}
 _JITTER_NAME = {"Brightness": "brightness", "Contrast": "contrast", "Color": "saturation"}
 
@@ -525,17 +526,46 @@ def _warp(x: np.ndarray, theta: np.ndarray, interpolation: str,
     return np.ascontiguousarray(out)
 
 
+def _shift(x: np.ndarray, tx: np.ndarray, ty: np.ndarray,
+           fill: tuple[float, ...] | None) -> np.ndarray:
+    """Whole-pixel translations: ``out[y, x] = in[y - ty, x - tx]``, ``fill`` outside.
+
+    torchvision's translations are integers (``int(m)``) with no rotation, so
+    both nearest and bilinear sampling read whole pixels (bilinear up to the
+    float32 rounding of PyTorch's grid) and the fill mask is 0 or 1.
+    """
+    n, h, w, c = x.shape
+    fv = np.zeros(c) if fill is None else np.broadcast_to(np.asarray(fill, np.float64), (c,))
+    if x.dtype == np.uint8:
+        fv = np.clip(np.rint(fv), 0, 255)
+    fv = fv.astype(x.dtype)
+    if (fv == fv[0]).all():
+        out = np.full_like(x, fv[0])
+    else:
+        out = np.empty_like(x)
+        out[...] = fv
+    for i in range(n):
+        dx, dy = int(tx[i]), int(ty[i])
+        y0, y1 = max(0, dy), min(h, h + dy)
+        x0, x1 = max(0, dx), min(w, w + dx)
+        if y0 < y1 and x0 < x1:
+            out[i, y0:y1, x0:x1] = x[i, y0 - dy:y1 - dy, x0 - dx:x1 - dx]
+    return out
+
+
 def _sharpness(x: np.ndarray, factor: np.ndarray, u8: bool,
                num_threads: int | None) -> np.ndarray:
     n, h, w, c = x.shape
     _check_channels(c, "Sharpness")
     if h <= 2 or w <= 2:
         return x.copy()
+    # torchvision's alpha is 1 - factor in float64, cast to float32.
+    rest = (1.0 - factor).astype(_F32)
+    if u8:
+        return _sharpness_u8(x, rest)
     src = x.reshape(n, h * w, c)
     dst = np.empty_like(src)
     apply = np.ones(n, bool)
-    # torchvision's alpha is 1 - factor in float64, cast to float32.
-    rest = (1.0 - factor).astype(_F32)
 
     def chunk(a: int, b: int) -> None:
         for i in range(a, b):
@@ -543,6 +573,31 @@ def _sharpness(x: np.ndarray, factor: np.ndarray, u8: bool,
 
     _chunks(chunk, n, num_threads)
     return dst.reshape(x.shape)
+
+
+def _sharpness_u8(x: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """``adjust_sharpness`` of uint8 images in whole-array integer and float64 steps.
+
+    The same values as the colour kernel (``_kernels.color.sharpness``, a scalar
+    loop): torchvision's blur is ``(5 x + the 8 neighbours) / 13`` rounded half to
+    even, and an integer over 13 is never within 1/26 of a half, so the integer
+    ``(2 s + 13) // 26`` is that rounding exactly; the blend is the kernel's fused
+    multiply-add (the float64 sum of an exact product, rounded to float32),
+    clamped and truncated.
+    """
+    out = x.copy()
+    r64 = rest.astype(np.float64)
+    for i in range(len(x)):  # one image at a time: the temporaries stay in cache
+        v = x[i].astype(np.int16)
+        rows = v[:-2] + v[1:-1] + v[2:]
+        s = rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
+        centre = v[1:-1, 1:-1]
+        s += 4 * centre
+        blur = (2 * s + 13) // 26
+        y = (blur - centre) * r64[i]
+        y += centre
+        out[i, 1:-1, 1:-1] = np.clip(y.astype(_F32), 0, 255).astype(np.uint8)
+    return out
 
 
 def _color(name: str, x: np.ndarray, m: np.ndarray, num_threads: int | None) -> np.ndarray:
@@ -559,6 +614,8 @@ def _color(name: str, x: np.ndarray, m: np.ndarray, num_threads: int | None) -> 
         return apply_color(step, x, num_threads)
     if name == "Sharpness":
         return _sharpness(x, 1.0 + m, u8, num_threads)
+    if u8 and name == "Invert":
+        return np.subtract(np.uint8(255), x)
     if name in ("AutoContrast", "Equalize", "Invert"):
         step = Step(name, "color", {"apply": ones}, {"op": name.lower()})
         return apply_color(step, x, num_threads)
@@ -566,27 +623,26 @@ def _color(name: str, x: np.ndarray, m: np.ndarray, num_threads: int | None) -> 
     if name == "Posterize":
         bits = m.astype(np.int64)  # posterize(bits=int(m))
         if u8:
-            mask = ((1 << bits) - 1) << (8 - bits)
-            luts = np.arange(256)[None, None, :] & mask[:, None, None]
-            out = _apply_luts(src, np.broadcast_to(luts, (n, c, 256)), ones, num_threads)
-        else:
-            prm = np.zeros((n, c, 2))
-            prm[..., 0] = (1 << bits)[:, None]
-            prm[..., 1] = 1.0 / (1 << bits)[:, None]
-            out = _float_op(src, _k.POSTERIZE, prm, ones, num_threads)
+            masks = (((1 << bits) - 1) << (8 - bits)).astype(np.uint8)
+            return np.bitwise_and(x, masks[:, None, None, None])
+        prm = np.zeros((n, c, 2))
+        prm[..., 0] = (1 << bits)[:, None]
+        prm[..., 1] = 1.0 / (1 << bits)[:, None]
+        out = _float_op(src, _k.POSTERIZE, prm, ones, num_threads)
         return out.reshape(x.shape)
     if name == "Solarize":
         # threshold = bound * m in float64; the comparison casts it to float32.
         t = (bound * m).astype(_F32)
         if u8:
-            v = np.arange(256)
-            luts = np.where(v.astype(_F32)[None] >= t[:, None], 255 - v, v)
-            out = _apply_luts(src, np.broadcast_to(luts[:, None], (n, c, 256)), ones,
-                              num_threads)
-        else:
-            prm = np.zeros((n, c, 2))
-            prm[..., 0] = t[:, None]
-            out = _float_op(src, _k.SOLARIZE, prm, ones, num_threads)
+            # x >= t (float32) for integers x is x >= ceil(t); t <= 255 (m <= 1).
+            ti = np.clip(np.ceil(t), 0, 255).astype(np.uint8)[:, None, None, None]
+            # 255 - x is x ^ 255: flip the bits where x >= t.
+            flip = (x >= ti).view(np.uint8)
+            flip *= np.uint8(255)
+            return np.bitwise_xor(x, flip)
+        prm = np.zeros((n, c, 2))
+        prm[..., 0] = t[:, None]
+        out = _float_op(src, _k.SOLARIZE, prm, ones, num_threads)
         return out.reshape(x.shape)
     raise ValueError(f"unknown operation {name!r}")
 
@@ -634,10 +690,16 @@ def apply_auto(step: Step, images: np.ndarray, num_threads: int | None) -> np.nd
     fill = step.options.get("fill")
     for r in range(codes_all.shape[1]):
         codes, mags = codes_all[:, r], mags_all[:, r]
-        geo = np.flatnonzero(np.isin(codes, _GEOMETRIC))
+        geo = np.flatnonzero(np.isin(codes, _WARPED))
         if len(geo):
             theta = _thetas(codes[geo], mags[geo], h, w)
             out[geo] = _warp(out[geo], theta, interpolation, fill, num_threads)
+        tr = np.flatnonzero(np.isin(codes, _TRANSLATIONS))
+        if len(tr):
+            # translate=[int(m), 0]: int truncates towards zero.
+            m = np.trunc(mags[tr])
+            out[tr] = _shift(out[tr], np.where(codes[tr] == _CODE["TranslateX"], m, 0.0),
+                             np.where(codes[tr] == _CODE["TranslateY"], m, 0.0), fill)
         for code in np.unique(codes):
             name = OPS[code]
             if name == "Identity" or code in _GEOMETRIC:
