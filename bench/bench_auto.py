@@ -55,13 +55,13 @@ def main() -> None:
                 fa(x)  # compile / load the cached kernels of every op
             for t in tensors[:8]:
                 theirs(t)
-            rep_fa = max(1, int(0.3 / max(_time(lambda x=x: fa(x), 1), 1e-6)))
+            rep_fa = max(1, int(0.3 / max(_time(lambda x=x, fa=fa: fa(x), 1), 1e-6)))
             rep_tv = max(1, int(0.3 / max(_time(
-                lambda ts=tensors: [theirs(t) for t in ts], 1), 1e-6)))
+                lambda ts=tensors, tv=theirs: [tv(t) for t in ts], 1), 1e-6)))
             t_fa, t_tv = [], []
             for _ in range(args.rounds):
-                t_fa.append(_time(lambda x=x: fa(x), rep_fa))
-                t_tv.append(_time(lambda ts=tensors: [theirs(t) for t in ts], rep_tv))
+                t_fa.append(_time(lambda x=x, fa=fa: fa(x), rep_fa))
+                t_tv.append(_time(lambda ts=tensors, tv=theirs: [tv(t) for t in ts], rep_tv))
             a, b = float(np.median(t_fa)), float(np.median(t_tv))
             print(f"{name:18s} {n}x{h}x{w}x3 uint8: fastaug {a * 1e3:8.2f} ms/batch "
                   f"({n / a:9.0f} img/s), torchvision v2 per image {b * 1e3:8.2f} ms/batch "

@@ -325,3 +325,42 @@ def test_bad_images() -> None:
         apply_auto(auto_step("t", [99], [0.0]), np.zeros((1, 8, 8, 3), np.uint8), 1)
     with pytest.raises(TypeError, match="1 or 3 channels"):
         apply_auto(auto_step("t", ["Brightness"], [0.5]), np.zeros((1, 8, 8, 2), np.uint8), 1)
+
+
+@pytest.mark.parametrize("op", ["Sharpness", "Solarize", "Posterize", "Invert"])
+def test_uint8_fast_paths_equal_the_colour_kernels(op: str) -> None:
+    """The whole-array uint8 paths against the colour kernels (tested against torchvision).
+
+    Every magnitude of TrivialAugmentWide's 31 bins, both signs: exact.
+    """
+    from fastaug.transforms._color import (
+        RandomAdjustSharpness,
+        RandomInvert,
+        RandomPosterize,
+        RandomSolarize,
+        apply_color,
+    )
+
+    x = np.random.default_rng(3).integers(0, 256, (1, 21, 23, 3), dtype=np.uint8)
+    x[0, 4:9, 4:9] = 255  # flat patches and extremes
+    x[0, 12:16, 2:8] = 0
+    space = "AutoAugment" if op == "Invert" else "TrivialAugmentWide"
+    t = magnitude_table(space, op, 31, 21, 23)
+    mags = [0.0] if t is None else sorted(set(t.tolist()) | set((-t).tolist()))
+    if op == "Posterize":
+        mags = [float(b) for b in range(9)]
+    if op == "Solarize":
+        mags = mags + [k / 255 for k in range(256)]
+    for m in mags:
+        if op == "Sharpness":
+            ref_t = RandomAdjustSharpness(1.0 + m, p=1.0)
+        elif op == "Solarize":
+            ref_t = RandomSolarize(255.0 * m, p=1.0)
+        elif op == "Posterize":
+            ref_t = RandomPosterize(int(m), p=1.0)
+        else:
+            ref_t = RandomInvert(p=1.0)
+        ref = apply_color(ref_t.make_steps(np.array([[21, 23]]), np.random.default_rng(0))[0],
+                          x, 1)
+        out = apply_auto(auto_step("t", [op], [m]), x, 1)
+        assert np.array_equal(out, ref), (op, m)
