@@ -323,6 +323,8 @@ def test_bad_images() -> None:
         apply_auto(step, np.zeros((1, 8, 8, 3), np.int16), 1)
     with pytest.raises(ValueError, match="ops"):
         apply_auto(auto_step("t", [99], [0.0]), np.zeros((1, 8, 8, 3), np.uint8), 1)
+    with pytest.raises(ValueError, match="fill has 2 values"):
+        RandAugment(fill=(1, 2))(np.zeros((2, 8, 8, 3), np.uint8))
     with pytest.raises(TypeError, match="1 or 3 channels"):
         apply_auto(auto_step("t", ["Brightness"], [0.5]), np.zeros((1, 8, 8, 2), np.uint8), 1)
 

@@ -685,9 +685,12 @@ def apply_auto(step: Step, images: np.ndarray, num_threads: int | None) -> np.nd
     if ((codes_all < 0) | (codes_all >= len(OPS))).any():
         raise ValueError(f"ops must be codes in [0, {len(OPS) - 1}] (fastaug.transforms."
                          f"_auto.OPS), got {np.unique(codes_all).tolist()}")
-    out = x.copy()
     interpolation = step.options.get("interpolation", "nearest")
     fill = step.options.get("fill")
+    if fill is not None and len(fill) not in (1, x.shape[3]):
+        raise ValueError(f"fill has {len(fill)} values for images with {x.shape[3]} channels: "
+                         f"give one per channel (or one for all), got {tuple(fill)!r}")
+    out = x.copy()
     for r in range(codes_all.shape[1]):
         codes, mags = codes_all[:, r], mags_all[:, r]
         geo = np.flatnonzero(np.isin(codes, _WARPED))
