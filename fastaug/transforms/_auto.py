@@ -14,9 +14,11 @@ order; ``Identity`` where nothing happens) and ``values["magnitudes"]`` (N, R)
 float64 signed magnitudes, ``options`` ``interpolation`` and ``fill``.
 :func:`apply_auto` runs it on a batch of one size: per round, the images are
 grouped by operation; the geometric ones (ShearX/Y, TranslateX/Y, Rotate) go
-through one warp of the fused affine kernel with a matrix per image, each
-colour operation through the colour kernels of :mod:`fastaug._kernels.color`
-on its images only, and the results are written back into the batch.
+through one warp of the fused affine kernel with a matrix per image (the
+whole-pixel translations as shifted copies), each colour operation through the
+colour kernels of :mod:`fastaug._kernels.color` on its images only (uint8
+invert, posterize, solarize and sharpness as whole-array numpy steps that give
+the kernels' values), and the results are written back into the batch.
 """
 
 from __future__ import annotations
@@ -633,6 +635,9 @@ def _color(name: str, x: np.ndarray, m: np.ndarray, num_threads: int | None) -> 
     if name == "Solarize":
         # threshold = bound * m in float64; the comparison casts it to float32.
         t = (bound * m).astype(_F32)
+        if (t > bound).any():  # torchvision's solarize raises too
+            raise ValueError(f"Solarize magnitudes must be <= 1 (threshold <= {bound:g}), "
+                             f"got {m.max()!r}")
         if u8:
             # x >= t (float32) for integers x is x >= ceil(t); t <= 255 (m <= 1).
             ti = np.clip(np.ceil(t), 0, 255).astype(np.uint8)[:, None, None, None]
