@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+from fastaug.transforms._auto import AutoAugment, RandAugment, TrivialAugmentWide
 from fastaug.transforms._color import (
     ColorJitter,
     Grayscale,
@@ -56,6 +57,7 @@ from fastaug.transforms._transforms import (
 )
 
 __all__ = [
+    "AutoAugment",
     "BatchParams",
     "CenterCrop",
     "ColorJitter",
@@ -80,9 +82,11 @@ __all__ = [
     "RandomResizedCrop",
     "RandomRotation",
     "RandomSolarize",
+    "RandAugment",
     "RandomVerticalFlip",
     "Resize",
     "Step",
     "ToDtype",
     "Transform",
+    "TrivialAugmentWide",
 ]

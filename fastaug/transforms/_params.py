@@ -15,7 +15,7 @@ import numpy as np
 
 __all__ = ["BatchParams", "Step", "STEP_KINDS"]
 
-STEP_KINDS = ("crop", "resize", "flip", "affine", "color", "erase", "elementwise")
+STEP_KINDS = ("crop", "resize", "flip", "affine", "color", "erase", "auto", "elementwise")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,10 @@ class Step:
     - ``"erase"``: per-image values of ``RandomErasing`` or ``GaussianBlur``
       (``options["op"]``: ``"erase"``, ``"blur"``); run by
       ``fastaug.transforms._erase_mix.apply_erase`` on a batch of one size.
+    - ``"auto"``: ``values["ops"]`` (N, R) int64 operation codes and
+      ``values["magnitudes"]`` (N, R) of an auto-augment policy; ``options``:
+      ``interpolation``, ``fill``; run by ``fastaug.transforms._auto.apply_auto``
+      on a batch of one size.
     - ``"elementwise"``: no values; ``options``: ``mul`` and ``add`` (per channel,
       ``v * mul + add``) and ``dtype`` (the dtype after the step).
 

@@ -112,8 +112,8 @@ def _crop_fits(p: _Pass, step: Step) -> bool:
 
 def _fold(p: _Pass, step: Step) -> bool:
     """Fold ``step`` into ``p``; False when it needs a pass of its own."""
-    if step.kind in ("affine", "color", "erase"):
-        return False  # a pass of its own (the fused affine kernel, a colour kernel, ...)
+    if step.kind in ("affine", "color", "erase", "auto"):
+        return False  # a pass of its own (the fused affine kernel, colour kernels, ...)
     if step.kind == "crop":
         if not _crop_fits(p, step):
             return False
@@ -246,7 +246,7 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
             fresh = True
             p = _Pass(np.array(current.shape[1:3])[None].repeat(len(current), 0),
                       current.dtype, c)
-        if step.kind in ("affine", "color", "erase"):
+        if step.kind in ("affine", "color", "erase", "auto"):
             arr = _uniform(current)
             if step.kind == "erase":
                 from fastaug.transforms._erase_mix import apply_erase
@@ -256,6 +256,10 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
             elif step.kind == "affine":
                 current = tv_affine(arr, step.values["theta"], step.options["interpolation"],
                                     step.options["fill"], num_threads)
+            elif step.kind == "auto":
+                from fastaug.transforms._auto import apply_auto
+
+                current = apply_auto(step, arr, num_threads)
             else:
                 from fastaug.transforms._color import apply_color
 
