@@ -129,6 +129,12 @@ def warp_nhwc(
     # Writable, C-contiguous float64 (copied only if not already): a read-only or
     # broadcast array would be a new Numba signature, another compile of seconds.
     mats = np.require(mats, np.float64, ["C", "W"])
+    if (shifts is None and brights is None and scale == 1.0 and dst.dtype == src.dtype
+            and _moves_whole_rows(mats) and np.array_equal(mats, np.round(mats))):
+        # Flips, whole-pixel shifts and crops with nothing to do to the values: row
+        # copies (the same samples as the kernel below, see ``copy_pixels``).
+        _copy_rows(src, dst, mats, index, mode, cval, num_threads)
+        return
     if order == 1 and np.array_equal(mats, np.round(mats)):
         # Integer matrices (flips, 90-degree turns, whole-pixel shifts) sample pixel
         # centres: bilinear weights would be exactly 0 and 1, and nearest gives the
@@ -154,6 +160,70 @@ def warp_nhwc(
 
     if n:
         _pool.run_chunks(chunk, n, num_threads)
+
+
+def _moves_whole_rows(mats: np.ndarray) -> bool:
+    """Whether every matrix has ``m1 == m3 == 0`` and ``m4 == +-1``.
+
+    With whole numbers elsewhere these are flips, whole-pixel shifts and crops,
+    which :func:`_copy_rows` copies as runs of pixels.
+    """
+    # ``any`` on floats: -0.0 counts as zero, as it must.
+    return not (mats[:, 1].any() or mats[:, 3].any()
+                or (mats[:, 4] * mats[:, 4] != 1.0).any())
+
+
+_fills: dict[tuple[float, str, int], np.ndarray] = {}
+
+
+def _fill_pixel(cval: float, dtype: np.dtype, c: int) -> np.ndarray:
+    """``cval`` as the general kernel writes it, ``c`` times (cached, read-only).
+
+    float32(cval) times a scale of 1 in float32, then for uint8 rounded half up
+    and clipped to [0, 255].
+    """
+    key = (cval, dtype.str, c)
+    fill = _fills.get(key)
+    if fill is None:
+        with np.errstate(over="ignore"):
+            v = np.float32(cval) * np.float32(1.0)
+        if dtype == np.uint8:
+            v = min(max(np.floor(v + np.float32(0.5)), np.float32(0.0)), np.float32(255.0))
+        fill = np.full(c, v, dtype)
+        fill.flags.writeable = False
+        if len(_fills) > 64:
+            _fills.clear()
+        _fills[key] = fill
+    return fill
+
+
+def _copy_rows(src: np.ndarray, dst: np.ndarray, mats: np.ndarray, index: np.ndarray,
+               mode: int, cval: float, num_threads: int) -> None:
+    """Warp by row-moving integer matrices as row copies, values copied bit for bit.
+
+    Pixels travel as integers: float32 and four-byte pixels as uint32, so one
+    kernel per element width serves them (a cast to float32 and back would be
+    the same values, except that it quietens signalling NaNs).
+    """
+    h, w, c = src.shape[1:]
+    n, oh, ow, _ = dst.shape
+    fill = _fill_pixel(cval, dst.dtype, c)
+    src1 = src.reshape(-1)
+    dst1 = dst.reshape(-1)
+    ce = c
+    if ((src.dtype == np.float32 or c == 4) and src1.ctypes.data % 4 == 0
+            and dst1.ctypes.data % 4 == 0):
+        src1, dst1, fill = src1.view(np.uint32), dst1.view(np.uint32), fill.view(np.uint32)
+        ce = c if src.dtype == np.float32 else 1
+    kernel = _k.copy_pixels
+    if num_threads == 1 or n == 1:
+        kernel(src1, index, dst1, 0, n, h, w, ce, oh, ow, mats, mode, fill)
+        return
+
+    def chunk(a: int, b: int) -> None:
+        kernel(src1, index, dst1, a, b, h, w, ce, oh, ow, mats, mode, fill)
+
+    _pool.run_chunks(chunk, n, num_threads)
 
 
 def warp_params(

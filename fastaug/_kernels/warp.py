@@ -26,10 +26,21 @@ from numba import types
 from numba.extending import overload
 
 from ._jit import kernel
-from .lanes import blend4, border4, border4_nearest, coords4, copy4, offsets4, select
+from .lanes import (
+    blend4,
+    border4,
+    border4_nearest,
+    coords4,
+    copy4,
+    copy_run,
+    offsets4,
+    reverse_run1,
+    reverse_run3,
+    select,
+)
 
 # sha256 of lanes.py, first 16 hex digits (see the module docstring and _jit.py).
-LANES_DIGEST = "7c1060f95949c096"
+LANES_DIGEST = "a76cc81c51b7dd57"
 
 # Fill modes, in the order of fastaug.warp.FILL_MODES.
 CONSTANT = 0
@@ -547,6 +558,131 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
             else:
                 for i in range(count):
                     dst[d + np.uint64(i)] = buf[i] * scale
+
+
+@kernel(inline="always")
+def _flush(src, s, dst, d, count):
+    """``dst[d:d+count] = src[s:s+count]``: vector blocks, short runs element by element."""
+    if not copy_run(src, np.uint64(s), dst, np.uint64(d), np.uint64(count)):
+        for k in range(count):
+            dst[np.uint64(d + k)] = src[np.uint64(s + k)]
+
+
+@kernel
+def copy_pixels(src, index, dst, n0, n1, h, w, c, oh, ow, mats, mode, fill):
+    """Nearest sampling by whole-number matrices that move whole rows, as row copies.
+
+    For batches whose every matrix has ``m1 == m3 == 0``, ``m4 == +-1`` and whole
+    numbers elsewhere (flips, whole-pixel shifts, integer crops and row
+    subsampling), with an identity epilogue (same dtype in and out, no shift,
+    brightness or rescale): every output row is a run of one source row,
+    forwards or backwards, between border columns. Forward runs are ``memcpy``
+    (merged across rows where they are contiguous, so an unflipped image is one
+    copy), backward runs are block shuffles, and the values are copied bit for bit
+    (``src`` and ``dst`` may be any integer view of the pixels: a float32 or
+    four-byte pixel travels as uint32). ``fill`` is the ``c`` elements of a
+    'constant' pixel, already cast as the general kernel casts ``cval``.
+
+    Samples are the general kernel's: the coordinates are the same sums, inside
+    pixels round half up, border pixels go through ``_map_coordinate`` and
+    ``_tap``. The column mapping does not depend on the row (``m3 == 0``), so it
+    is computed once per image.
+    """
+    rowlen = ow * c
+    # Per output column: the source element offset within a row, or -1 for cval.
+    cols = np.empty(ow, np.int64)
+    ylim = float(h - 1)
+    xlim = float(w - 1)
+    for n in range(n0, n1):
+        m0 = mats[n, 0]
+        m1 = mats[n, 1]
+        m2 = mats[n, 2]
+        m3 = mats[n, 3]
+        m4 = mats[n, 4]
+        m5 = mats[n, 5]
+        sbase = index[n] * (h * w * c)
+        dbase = n * oh * rowlen
+        rx = m5 + 0.0 * m3
+        # The inside columns are one interval (x is monotone in j): [j0, j1).
+        j0 = ow
+        j1 = 0
+        for j in range(ow):
+            xv = _coord(rx, j, m4)
+            if xv >= 0.0 and xv <= xlim:
+                cols[j] = int(xv + 0.5) * c
+                j0 = min(j0, j)
+                j1 = j + 1
+                continue
+            if mode == CONSTANT:
+                cols[j] = -1
+                continue
+            cx = _clamp_mapped(_map_coordinate(xv, w, mode), w)
+            if cx <= -1.0:
+                cols[j] = -1
+            else:
+                cols[j] = _tap(int(np.floor(cx + 0.5)), w, mode) * c
+        if j1 < j0:
+            j1 = j0
+        # A forward run waiting to be copied, extended while the next one follows it.
+        pend_s = 0
+        pend_d = 0
+        pend_n = 0
+        for r in range(oh):
+            ry = m2 + float(r) * m0
+            yv = _coord(ry, 0, m1)
+            drow = dbase + r * rowlen
+            if yv >= 0.0 and yv <= ylim:
+                iy = int(yv + 0.5)
+            else:
+                cy = -1.0
+                if mode != CONSTANT:
+                    cy = _clamp_mapped(_map_coordinate(yv, h, mode), h)
+                if cy <= -1.0:
+                    for k in range(rowlen):
+                        dst[np.uint64(drow + k)] = fill[np.uint64(k % c)]
+                    continue
+                iy = _tap(int(np.floor(cy + 0.5)), h, mode)
+            srow = sbase + iy * (w * c)
+            # The border columns, before and after the inside span.
+            for jj in range(ow - (j1 - j0)):
+                j = jj if jj < j0 else jj + (j1 - j0)
+                o = np.uint64(drow + j * c)
+                q = cols[j]
+                if q < 0:
+                    for ch in range(c):
+                        dst[o + np.uint64(ch)] = fill[np.uint64(ch)]
+                else:
+                    p = np.uint64(srow + q)
+                    for ch in range(c):
+                        dst[o + np.uint64(ch)] = src[p + np.uint64(ch)]
+            cnt = j1 - j0
+            if cnt <= 0:
+                continue
+            s0 = srow + cols[j0]
+            d0 = drow + j0 * c
+            if m4 > 0.0:
+                if pend_n > 0 and pend_s + pend_n == s0 and pend_d + pend_n == d0:
+                    pend_n += cnt * c
+                    continue
+                if pend_n > 0:
+                    _flush(src, pend_s, dst, pend_d, pend_n)
+                pend_s = s0
+                pend_d = d0
+                pend_n = cnt * c
+                continue
+            done = False
+            if c == 1:
+                done = reverse_run1(src, np.uint64(s0), dst, np.uint64(d0), np.uint64(cnt))
+            elif c == 3:
+                done = reverse_run3(src, np.uint64(s0), dst, np.uint64(d0), np.uint64(cnt))
+            if not done:
+                for k in range(cnt):
+                    p = np.uint64(s0 - k * c)
+                    o = np.uint64(d0 + k * c)
+                    for ch in range(c):
+                        dst[o + np.uint64(ch)] = src[p + np.uint64(ch)]
+        if pend_n > 0:
+            _flush(src, pend_s, dst, pend_d, pend_n)
 
 
 # One compiled kernel per (channel count, order), with both as literals so LLVM
