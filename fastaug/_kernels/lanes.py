@@ -10,6 +10,7 @@ pixel's position in no pattern a predictor learns. Here:
 - ``blend4`` / ``copy4``: one tap is one 4-element load widened to four float
   lanes, so a bilinear pixel is four loads, four conversions and the blend on
   vectors, as OpenCV's SIMD loop does;
+- ``bilinear1x4``: one-channel pixels four at a time (the lanes across pixels);
 - ``coords4`` / ``offsets4``: the coordinates, taps and weights (bilinear) or
   the offsets (nearest) of four inside pixels at once;
 - ``border4`` / ``border4_nearest``: the same for four border pixels, with
@@ -196,6 +197,80 @@ def coords4(typingctx, ry, rx, jf, m1, m4, wc, c, offs, w00, w01, w10, w11, k):
         _store4(context, builder, tys[9], o01, kv, w01v)
         _store4(context, builder, tys[10], o10, kv, w10v)
         _store4(context, builder, tys[11], o11, kv, w11v)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _gather4(builder, addrs, elem):
+    """Four ``elem`` values loaded from the four byte addresses ``addrs`` (<4 x i64>).
+
+    One gather instruction where the target has them (LLVM's masked gather).
+    """
+    vty = ir.VectorType(elem, 4)
+    pty = ir.VectorType(ir.PointerType(elem), 4)
+    bits = {32: "i32", 64: "i64"}[elem.width]
+    fnty = ir.FunctionType(vty, [pty, _I32, _Bx4, vty])
+    fn = cgutils.get_or_insert_function(builder.module, fnty,
+                                        f"llvm.masked.gather.v4{bits}.v4p0{bits}")
+    return builder.call(fn, [builder.inttoptr(addrs, pty), ir.Constant(_I32, 1),
+                             ir.Constant(_Bx4, [1] * 4), ir.Constant(vty, ir.Undefined)])
+
+
+@intrinsic
+def bilinear1x4(typingctx, ry, rx, jf, m1, m4, wc, src, sbase, buf, o):
+    """Four inside pixels of a one-channel image, columns ``jf .. jf+3``, at ``buf[o:o+4]``.
+
+    With one channel there are no channel lanes to fill, so the lanes run across
+    pixels: ``coords4``'s coordinates, taps and weights (the same operations),
+    then each pixel's two horizontal tap pairs (element ``sbase + yi*wc + xi``
+    and the next, and the same one row down) gathered as one 32-bit (uint8) or
+    64-bit (float32) word per pixel and row, and the blend of the scalar kernel,
+    ``((w00*a + w01*b) + w10*c) + w11*d``. Every tap must be inside the image;
+    for uint8 the word also covers the two bytes after the pair, which the
+    caller guarantees are inside the image too (``yi <= h - 3`` or
+    ``xi <= w - 4``). ``wc`` (the row length) is int32, ``sbase`` an element
+    offset, ``o`` a uint64 index.
+    """
+    _check(src, buf)
+    sig = types.void(ry, rx, jf, m1, m4, wc, src, sbase, buf, o)
+
+    def codegen(context, builder, signature, args):
+        ryv, rxv, jv, a1, a4, wcv, srcv, basev, bufv, ov = args
+        tys = signature.args
+        y, x = _coordinates(builder, ryv, rxv, jv, a1, a4)
+        yi = builder.fptosi(y, _I32x4)
+        xi = builder.fptosi(x, _I32x4)
+        fy = builder.fptrunc(builder.fsub(y, builder.sitofp(yi, _F64x4)), _F32x4)
+        fx = builder.fptrunc(builder.fsub(x, builder.sitofp(xi, _F64x4)), _F32x4)
+        w00, w01, w10, w11 = _weights(builder, fy, fx)
+        off = builder.sext(builder.add(builder.mul(yi, _splat(builder, wcv)), xi), _I64x4)
+        is_float = tys[6].dtype == types.float32
+        size = ir.Constant(_I64x4, [4 if is_float else 1] * 4)
+        data = context.make_array(tys[6])(context, builder, srcv).data
+        first = builder.gep(data, [_as_i64(context, builder, tys[7], basev)])
+        top = builder.add(_splat(builder, builder.ptrtoint(first, _I64)),
+                          builder.mul(off, size))
+        below = builder.add(top, builder.mul(_splat(builder, builder.sext(wcv, _I64)), size))
+        taps = []
+        for addrs in (top, below):
+            if is_float:
+                pair = _gather4(builder, addrs, _I64)
+                left = builder.trunc(pair, _I32x4)
+                right = builder.trunc(builder.lshr(pair, ir.Constant(_I64x4, [32] * 4)), _I32x4)
+                taps += [builder.bitcast(left, _F32x4), builder.bitcast(right, _F32x4)]
+            else:
+                word = _gather4(builder, addrs, _I32)
+                byte = ir.Constant(_I32x4, [255] * 4)
+                left = builder.and_(word, byte)
+                right = builder.and_(builder.lshr(word, ir.Constant(_I32x4, [8] * 4)), byte)
+                # Bytes widened to int32: the signed convert is exact.
+                taps += [builder.sitofp(left, _F32x4), builder.sitofp(right, _F32x4)]
+        acc = None
+        for wv, tv in zip((w00, w01, w10, w11), taps):
+            term = builder.fmul(wv, tv)
+            acc = term if acc is None else builder.fadd(acc, term)
+        _store4(context, builder, tys[8], bufv, ov, acc)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -503,5 +578,5 @@ reverse_run1 = _pixel_runs(1, True)
 reverse_run3 = _pixel_runs(3, True)
 
 
-__all__ = ["blend4", "border4", "border4_nearest", "coords4", "copy4", "copy_run", "offsets4",
-           "reverse_run1", "reverse_run3", "select"]
+__all__ = ["bilinear1x4", "blend4", "border4", "border4_nearest", "coords4", "copy4",
+           "copy_run", "offsets4", "reverse_run1", "reverse_run3", "select"]

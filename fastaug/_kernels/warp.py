@@ -27,6 +27,7 @@ from numba.extending import overload
 
 from ._jit import kernel
 from .lanes import (
+    bilinear1x4,
     blend4,
     border4,
     border4_nearest,
@@ -40,7 +41,7 @@ from .lanes import (
 )
 
 # sha256 of lanes.py, first 16 hex digits (see the module docstring and _jit.py).
-LANES_DIGEST = "a76cc81c51b7dd57"
+LANES_DIGEST = "25fc8c3693452c01"
 
 # Fill modes, in the order of fastaug.warp.FILL_MODES.
 CONSTANT = 0
@@ -62,6 +63,17 @@ def _load_overload(src, i, lut):
     if src.dtype == types.uint8:
         return lambda src, i, lut: lut[src[i]]
     return lambda src, i, lut: np.float32(src[i])
+
+
+def _float_source(src):  # pragma: no cover - replaced by the overload in jitted code
+    """Whether ``src`` holds float32 (a compile-time constant in jitted code)."""
+    return src.dtype == np.float32
+
+
+@overload(_float_source)
+def _float_source_overload(src):
+    is_float = src.dtype == types.float32
+    return lambda src: is_float
 
 
 @kernel
@@ -267,6 +279,22 @@ def _clear_of_last_pixel(ybase, m1, xbase, m4, j0, j1, h, w):
 
 
 @kernel
+def _words_inside(ybase, m1, xbase, m4, j0, j1, h, w):
+    """Whether ``bilinear1x4``'s 32-bit words stay inside the image on columns ``[j0, j1)``.
+
+    A uint8 word reads the tap pair and the two bytes after it: inside the image
+    unless the lower pair is in the last row's last three columns. The taps are
+    inside (``j0``/``j1`` bound the inside span), and the coordinates are
+    monotone along the row, so their largest values are at an end of the span.
+    """
+    ya = _coord(ybase, j0, m1)
+    yb = _coord(ybase, j1 - 1, m1)
+    xa = _coord(xbase, j0, m4)
+    xb = _coord(xbase, j1 - 1, m4)
+    return max(ya, yb) < h - 2 or max(xa, xb) < w - 3
+
+
+@kernel
 def _clamp_mapped(v, n):
     """A mapped coordinate limited to ``[-1, n]`` (NaN to -1, which reads as cval).
 
@@ -329,9 +357,10 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
     # inside ``src``: the size tests below) and writes the buffer element that
     # the next pixel, a later segment or the spare element takes.
     lanes = c == 3 or c == 4
-    # Border pixels as lanes: every mode but 'constant' (whose border is mostly
-    # cval and cheap already).
-    vborder = lanes and mode != CONSTANT
+    # Border coordinates as lanes: every mode but 'constant' (whose border is
+    # mostly cval and cheap already); the samples as lanes for three and four
+    # channels.
+    vborder = mode != CONSTANT
     bt00 = np.empty(4, np.int64)
     bt01 = np.empty(4, np.int64)
     bt10 = np.empty(4, np.int64)
@@ -363,6 +392,27 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
             rx = m5 + float(r) * m3
             j0, j1 = _inside_span(ry, m1, rx, m4, inv1, inv4, ow, ylim, xlim, order == 1)
             for seg in range(3):
+                if seg == 1 and order == 1 and c == 1 and j1 - j0 >= 4 and (
+                        _float_source(src)
+                        or _words_inside(ry, m1, rx, m4, j0, j1, h, w)):
+                    # One channel: four pixels per step, the lanes across pixels
+                    # (gathers), then the last few as the scalar code below.
+                    cnt = j1 - j0
+                    full = cnt - cnt % 4
+                    for k in range(0, full, 4):
+                        bilinear1x4(ry, rx, float(j0 + k), m1, m4, wc32, src, sbase, buf,
+                                    np.uint64(bbase + j0 + k))
+                    if full < cnt:
+                        coords4(ry, rx, float(j0 + full), m1, m4, wc32, c32, offs, ws00, ws01,
+                                ws10, ws11, np.uint64(0))
+                    for k in range(cnt - full):
+                        uk = np.uint64(k)
+                        p = np.uint64(sbase + offs[uk])
+                        q = p + uwc
+                        buf[np.uint64(bbase + j0 + full + k)] = (
+                            ws00[uk] * _load(src, p, lut) + ws01[uk] * _load(src, p + uc, lut)
+                            + ws10[uk] * _load(src, q, lut) + ws11[uk] * _load(src, q + uc, lut))
+                    continue
                 if seg == 1 and order == 1:
                     # Two passes: coordinates, offsets and weights, then the gather
                     # and blend (four lanes, or the channel loop unrolled for a
@@ -451,7 +501,7 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                         for t in range(cnt):
                             p = np.uint64(bt00[np.uint64(t)])
                             o = np.uint64(bbase + (j + t) * c)
-                            if spill_safe or p + four <= usize:
+                            if lanes and (spill_safe or p + four <= usize):
                                 copy4(src, p, buf, o)
                             else:
                                 for ch in range(c):
@@ -468,7 +518,8 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                             a10 = np.uint64(bt10[ut])
                             a11 = np.uint64(bt11[ut])
                             o = np.uint64(bbase + (j + t) * c)
-                            if spill_safe or max(max(a00, a01), max(a10, a11)) + four <= usize:
+                            if lanes and (spill_safe
+                                          or max(max(a00, a01), max(a10, a11)) + four <= usize):
                                 blend4(src, a00, a01, a10, a11, ws00[ut], ws01[ut], ws10[ut],
                                        ws11[ut], buf, o)
                             else:
