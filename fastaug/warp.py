@@ -152,11 +152,11 @@ def warp_nhwc(
     dst1 = dst.reshape(-1)
     lo, hi = float(bright_range[0]), float(bright_range[1])
 
-    kernel = _k.kernel_for(c, order)
+    kernel = _k.warp_images
 
     def chunk(a: int, b: int) -> None:
         kernel(src1, index, dst1, a, b, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-               bright_on, lo, hi, mode, float(cval), float(scale), to_uint8)
+               bright_on, lo, hi, order, mode, float(cval), float(scale), to_uint8)
 
     if n:
         _pool.run_chunks(chunk, n, num_threads)

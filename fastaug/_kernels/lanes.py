@@ -26,7 +26,7 @@ results are bit-identical to the scalar path and to scipy's coordinates.
 
 For three channels every load and store reaches one element past the pixel.
 Callers guarantee the extra source element exists and that the extra buffer
-element is either overwritten later or spare (see ``warp._warp_images``).
+element is either overwritten later or spare (see ``warp.warp_images``).
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _coordinates(builder, ry, rx, jf, m1, m4):
 
     ``ry + j*m1`` and ``rx + j*m4`` in double, where ``ry = m2 + r*m0`` and
     ``rx = m5 + r*m3`` are the row's bases: each lane exactly as the scalar
-    ``_coord(ry, j, m1)`` evaluates, and in scipy's order (offset, then the row
+    ``ry + float(j) * m1`` evaluates, and in scipy's order (offset, then the row
     term, then the column term).
     """
     cols = builder.fadd(_splat(builder, jf), ir.Constant(_F64x4, [0.0, 1.0, 2.0, 3.0]))
@@ -304,8 +304,11 @@ def offsets4(typingctx, ry, rx, jf, m1, m4, wc, c, offs, k):
 def _map_axis(builder, v, n, mode):
     """scipy's mapping of four coordinates ``v`` onto an axis of ``n`` samples.
 
-    The lanes of ``_map_coordinate`` in fastaug._kernels.warp: the same
-    candidates, computed with the same operations, chosen by selects. Returns the
+    ``_map_exact`` of fastaug._kernels.warp within one period of the image, as
+    lanes: in that range every mode is a choice between a few candidates computed
+    from ``v`` as ``_map_exact`` computes them (the same doubles), chosen here by
+    selects, because where a pixel lies changes along a row in no pattern a
+    branch predictor learns. Returns the
     mapped vector and a per-lane flag, false where a lane is beyond one period
     (or ``n`` is 1), for which the caller takes the exact scalar path.
     """
@@ -415,7 +418,7 @@ def border4(typingctx, ry, rx, jf, m1, m4, h, w, mode, sbase, wc, c, count,
 
     For the fill modes 'nearest', 'reflect', 'mirror' and 'wrap' (not
     'constant'): the coordinates as in ``coords4``, mapped into the image as
-    ``_map_coordinate`` does, floored, the taps extended as ``_tap`` does, then
+    ``_map_exact`` does, floored, the taps extended as ``_tap`` does, then
     the four element offsets (``sbase`` + row * ``wc`` + column * ``c``) and
     weights of each pixel stored at ``[0, 4)`` of ``t00 .. t11`` (int64) and
     ``w00 .. w11`` (float32). Border pixels go through mapping that the scalar

@@ -41,7 +41,7 @@ from .lanes import (
 )
 
 # sha256 of lanes.py, first 16 hex digits (see the module docstring and _jit.py).
-LANES_DIGEST = "25fc8c3693452c01"
+LANES_DIGEST = "cdda6c2d19a91374"
 
 # Fill modes, in the order of fastaug.warp.FILL_MODES.
 CONSTANT = 0
@@ -137,47 +137,11 @@ def _map_exact(x: float, n: int, mode: int) -> float:
 
 
 @kernel
-def _map_coordinate(x: float, n: int, mode: int) -> float:
-    """``_map_exact`` without branches on the position for the common cases.
-
-    Where the pixel lies (before, inside or after the image) changes along a row
-    in no pattern a branch predictor learns, and mispredictions were most of a
-    border pixel's cost. Within one period of the image every mode is a choice
-    between a few candidates computed from ``x`` as ``_map_exact`` computes them
-    (the same doubles); beyond it, and for one-sample axes, the exact function
-    decides. ``lanes._map_axis`` is the same on four lanes.
-    """
-    fn = float(n)
-    last = fn - 1.0
-    if mode == CONSTANT:
-        return select((x < 0.0) | (x > last), -1.0, x)
-    if mode == NEAREST:
-        return min(max(x, 0.0), last)
-    if mode == REFLECT:
-        sz2 = 2.0 * fn
-        ok = (x >= -sz2) & (x < sz2)
-        below = select(x < -fn, x + sz2, select(x > -1e-15, 1e-15, -x) - 1.0)
-        above = select(x >= fn, sz2 - x - 1.0, x)
-    elif mode == MIRROR:
-        sz2 = 2.0 * fn - 2.0
-        ok = (x > -sz2) & (x < sz2)
-        below = select(x <= 1.0 - fn, x + sz2, -x)
-        above = select(x >= fn, sz2 - x, x)
-    else:
-        ok = (x > -last) & (x < 2.0 * last)
-        below = x + last
-        above = x - last
-    if not ok or n <= 1:
-        return _map_exact(x, n, mode)
-    return select(x < 0.0, below, select(x > last, above, x))
-
-
-@kernel
 def _tap(i: int, n: int, mode: int) -> int:
     """Index of a filter tap that fell one step outside [0, n-1] after mapping.
 
-    After ``_map_coordinate`` a tap is at worst -1 or n. 'mirror' extends
-    whole-sample symmetric, the other modes repeat the edge sample (for 'reflect'
+    After ``_map_exact`` (and ``_clamp_mapped``) a tap is at worst -1 or n.
+    'mirror' extends whole-sample symmetric, the other modes repeat the edge sample (for 'reflect'
     that is its half-sample symmetry; for the rest the tap has zero weight).
     Written as selects: which side a tap falls on is as unpredictable as the
     position itself.
@@ -189,109 +153,69 @@ def _tap(i: int, n: int, mode: int) -> int:
 
 
 @kernel
-def _coord(base, j, m):
-    """The sample coordinate of output column ``j`` on a row: ``base + j*m``.
-
-    ``base`` is the row's ``offset + r*m_row``, so the sum runs in scipy's order
-    (offset, row term, column term) and every path of the kernel (and the lanes
-    of ``lanes.py``) computes the same double for the same pixel.
-    """
-    return base + float(j) * m
-
-
-@kernel
-def _axis_span(a, b, inv_b, lim, lo, hi):
-    """Narrow ``[lo, hi)`` towards the j with ``0 <= a + b*j <= lim`` (float estimate).
-
-    Only an estimate: the caller settles both ends exactly. Comparisons that a
-    NaN or infinite estimate makes false leave the bound as it was, so a
-    degenerate matrix (a reciprocal that overflowed, say) costs time, never
-    correctness.
-    """
-    if b > 0.0:
-        lo_est = -a * inv_b
-        hi_est = (lim - a) * inv_b + 1.0
-    elif b < 0.0:
-        lo_est = (lim - a) * inv_b
-        hi_est = -a * inv_b + 1.0
-    else:
-        if a >= 0.0 and a <= lim:
-            return lo, hi
-        return lo, lo
-    if lo_est > lo:
-        lo = lo_est
-    if hi_est < hi:
-        hi = hi_est
-    return lo, hi
-
-
-@kernel
 def _inside_span(ybase, m1, xbase, m4, inv1, inv4, ow, ylim, xlim, strict):
     """The output columns ``[j0, j1)`` of a row whose samples need no mode logic.
 
     A sample is inside when ``0 <= y`` and ``y < ylim`` (``<=`` unless ``strict``),
     and the same for ``x``, with the coordinates as ``_coord`` computes them.
-    Rounded, ``_coord(base, j, m)`` is still monotone in ``j`` (a product and a
+    Rounded, ``(base + float(j) * m)`` is still monotone in ``j`` (a product and a
     sum by a constant, each correctly rounded), so the inside columns form one
     interval, and every column between two inside ends is inside: estimate the
     interval with the reciprocals ``inv1 = 1/m1``, ``inv4 = 1/m4``, then settle
     each end with the exact per-pixel test. A short estimate only sends pixels
     to the exact border path, so it costs time, never correctness.
+
+    One compiled function with no calls: every helper Numba compiles separately
+    adds to the first batch's compile time.
     """
-    lo, hi = _axis_span(ybase, m1, inv1, ylim, 0.0, float(ow))
-    lo, hi = _axis_span(xbase, m4, inv4, xlim, lo, hi)
+    lo = 0.0
+    hi = float(ow)
+    for axis in range(2):
+        # Narrow [lo, hi) towards the j with 0 <= a + b*j <= lim (float estimate).
+        # Comparisons that a NaN or infinite estimate makes false leave the bound
+        # as it was, so a degenerate matrix (a reciprocal that overflowed, say)
+        # costs time, never correctness.
+        a = ybase if axis == 0 else xbase
+        b = m1 if axis == 0 else m4
+        inv_b = inv1 if axis == 0 else inv4
+        lim = ylim if axis == 0 else xlim
+        if b > 0.0:
+            lo_est = -a * inv_b
+            hi_est = (lim - a) * inv_b + 1.0
+        elif b < 0.0:
+            lo_est = (lim - a) * inv_b
+            hi_est = -a * inv_b + 1.0
+        else:
+            if not (a >= 0.0 and a <= lim):
+                hi = lo
+            continue
+        if lo_est > lo:
+            lo = lo_est
+        if hi_est < hi:
+            hi = hi_est
     # Here 0 <= lo and hi <= ow, so both convert to int safely.
     if not hi > lo:
         return 0, 0
-    j0 = max(int(lo) - 1, 0)
-    j1 = min(int(hi) + 1, ow)
-    while j0 < j1 and not _is_inside(_coord(ybase, j0, m1), _coord(xbase, j0, m4), ylim,
-                                     xlim, strict):
-        j0 += 1
-    while j1 > j0 and not _is_inside(_coord(ybase, j1 - 1, m1), _coord(xbase, j1 - 1, m4),
-                                     ylim, xlim, strict):
-        j1 -= 1
+    j0 = np.int64(lo) - 1
+    j0 = j0 if j0 > 0 else 0
+    j1 = np.int64(hi) + 1
+    j1 = j1 if j1 < ow else ow
+    for end in range(2):
+        while j1 > j0:
+            j = j0 if end == 0 else j1 - 1
+            y = ybase + float(j) * m1
+            x = xbase + float(j) * m4
+            if strict:
+                inside = y >= 0.0 and x >= 0.0 and y < ylim and x < xlim
+            else:
+                inside = y >= 0.0 and x >= 0.0 and y <= ylim and x <= xlim
+            if inside:
+                break
+            if end == 0:
+                j0 += 1
+            else:
+                j1 -= 1
     return j0, j1
-
-
-@kernel
-def _is_inside(y, x, ylim, xlim, strict):
-    if strict:
-        return y >= 0.0 and x >= 0.0 and y < ylim and x < xlim
-    return y >= 0.0 and x >= 0.0 and y <= ylim and x <= xlim
-
-
-@kernel
-def _clear_of_last_pixel(ybase, m1, xbase, m4, j0, j1, h, w):
-    """Whether no bilinear pixel in columns ``[j0, j1)`` taps the image's last pixel.
-
-    A pixel taps it when its row and column indices are ``h - 2`` and ``w - 2``;
-    the coordinates are monotone along the row, so their largest values are at
-    an end of the span.
-    """
-    if j1 <= j0:
-        return True
-    ya = _coord(ybase, j0, m1)
-    yb = _coord(ybase, j1 - 1, m1)
-    xa = _coord(xbase, j0, m4)
-    xb = _coord(xbase, j1 - 1, m4)
-    return max(ya, yb) < h - 2 or max(xa, xb) < w - 2
-
-
-@kernel
-def _words_inside(ybase, m1, xbase, m4, j0, j1, h, w):
-    """Whether ``bilinear1x4``'s 32-bit words stay inside the image on columns ``[j0, j1)``.
-
-    A uint8 word reads the tap pair and the two bytes after it: inside the image
-    unless the lower pair is in the last row's last three columns. The taps are
-    inside (``j0``/``j1`` bound the inside span), and the coordinates are
-    monotone along the row, so their largest values are at an end of the span.
-    """
-    ya = _coord(ybase, j0, m1)
-    yb = _coord(ybase, j1 - 1, m1)
-    xa = _coord(xbase, j0, m4)
-    xb = _coord(xbase, j1 - 1, m4)
-    return max(ya, yb) < h - 2 or max(xa, xb) < w - 3
 
 
 @kernel
@@ -306,9 +230,9 @@ def _clamp_mapped(v, n):
     return select(v >= -1.0, select(v <= float(n), v, float(n)), -1.0)
 
 
-@kernel(inline="always")
-def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, order, mode, cval, scale, to_uint8):
+@kernel
+def warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
+                bright_on, lo, hi, order, mode, cval, scale, to_uint8):
     """Warp source images ``index[n0:n1]`` of ``src`` into ``dst[n0:n1]`` (flat, NHWC).
 
     ``mats`` is (N, 6): row = m0*r + m1*c + m2, col = m3*r + m4*c + m5. Each output
@@ -330,7 +254,10 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
     are bit-identical; inside, truncation is floor.
     """
     cvalf = np.float32(cval)
-    lut = np.arange(256).astype(np.float32)
+    # A loop, not np.arange(...).astype(...): the same table, 0.2 s less to compile.
+    lut = np.empty(256, np.float32)
+    for i in range(256):
+        lut[i] = i
     lo = np.float32(lo)
     hi = np.float32(hi)
     scale = np.float32(scale)
@@ -391,10 +318,22 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
             ry = m2 + float(r) * m0
             rx = m5 + float(r) * m3
             j0, j1 = _inside_span(ry, m1, rx, m4, inv1, inv4, ow, ylim, xlim, order == 1)
+            # How close the span's samples come to the image's end: the
+            # coordinates are monotone along the row, so their largest values are
+            # at an end of the span. Every row below h - 2: no bilinear pixel taps
+            # the last pixel (so a four-lane load one element past a tap stays
+            # inside), and ``bilinear1x4``'s 32-bit words (a tap pair and the two
+            # bytes after it) stay inside; the same for columns below w - 2 (the
+            # four-lane loads) or w - 3 (the words).
+            ya = ry + float(j0) * m1
+            yb = ry + float(j1 - 1) * m1
+            xa = rx + float(j0) * m4
+            xb = rx + float(j1 - 1) * m4
+            clear_rows = ya < h - 2 and yb < h - 2
             for seg in range(3):
                 if seg == 1 and order == 1 and c == 1 and j1 - j0 >= 4 and (
                         _float_source(src)
-                        or _words_inside(ry, m1, rx, m4, j0, j1, h, w)):
+                        or clear_rows or (xa < w - 3 and xb < w - 3)):
                     # One channel: four pixels per step, the lanes across pixels
                     # (gathers), then the last few as the scalar code below.
                     cnt = j1 - j0
@@ -417,8 +356,8 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                     # Two passes: coordinates, offsets and weights, then the gather
                     # and blend (four lanes, or the channel loop unrolled for a
                     # literal ``c``).
-                    fit = lanes and (spill_safe or _clear_of_last_pixel(ry, m1, rx, m4, j0, j1,
-                                                                        h, w))
+                    fit = lanes and (spill_safe or j1 <= j0 or clear_rows
+                                     or (xa < w - 2 and xb < w - 2))
                     for k in range(0, j1 - j0, 4):
                         coords4(ry, rx, float(j0 + k), m1, m4, wc32, c32, offs, ws00, ws01, ws10,
                                 ws11, np.uint64(k))
@@ -459,7 +398,7 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                         # ends lie inside the image, so |rx +- j| < 2**53 between
                         # them. (A base that is not whole, or a sum rounded on the
                         # way, would make the run start or end a pixel off.)
-                        p = np.uint64(sbase + (int(ry + 0.5) * w + int(_coord(rx, j0, m4))) * c)
+                        p = np.uint64(sbase + (int(ry + 0.5) * w + int(rx + float(j0) * m4)) * c)
                         o = np.uint64(bbase + j0 * c)
                         if m4 == 1.0:
                             for i in range((j1 - j0) * c):
@@ -532,16 +471,16 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                         j += cnt
                         continue
                     o = np.uint64(bbase + j * c)
-                    yv = _coord(ry, j, m1)
-                    xv = _coord(rx, j, m4)
+                    yv = (ry + float(j) * m1)
+                    xv = (rx + float(j) * m4)
                     if mode == CONSTANT:
                         # Written out: a call per pixel doubled this mode's border.
                         # NaN compares false both ways: outside, too.
                         cy = select((yv >= 0.0) & (yv <= ylim), yv, -1.0)
                         cx = select((xv >= 0.0) & (xv <= xlim), xv, -1.0)
                     else:
-                        cy = _clamp_mapped(_map_coordinate(yv, h, mode), h)
-                        cx = _clamp_mapped(_map_coordinate(xv, w, mode), w)
+                        cy = _clamp_mapped(_map_exact(yv, h, mode), h)
+                        cx = _clamp_mapped(_map_exact(xv, w, mode), w)
                     if cy <= -1.0 or cx <= -1.0:
                         for ch in range(c):
                             buf[o + np.uint64(ch)] = cvalf
@@ -635,7 +574,7 @@ def copy_pixels(src, index, dst, n0, n1, h, w, c, oh, ow, mats, mode, fill):
     'constant' pixel, already cast as the general kernel casts ``cval``.
 
     Samples are the general kernel's: the coordinates are the same sums, inside
-    pixels round half up, border pixels go through ``_map_coordinate`` and
+    pixels round half up, border pixels go through ``_map_exact`` and
     ``_tap``. The column mapping does not depend on the row (``m3 == 0``), so it
     is computed once per image.
     """
@@ -658,7 +597,7 @@ def copy_pixels(src, index, dst, n0, n1, h, w, c, oh, ow, mats, mode, fill):
         j0 = ow
         j1 = 0
         for j in range(ow):
-            xv = _coord(rx, j, m4)
+            xv = (rx + float(j) * m4)
             if xv >= 0.0 and xv <= xlim:
                 cols[j] = int(xv + 0.5) * c
                 j0 = min(j0, j)
@@ -667,7 +606,7 @@ def copy_pixels(src, index, dst, n0, n1, h, w, c, oh, ow, mats, mode, fill):
             if mode == CONSTANT:
                 cols[j] = -1
                 continue
-            cx = _clamp_mapped(_map_coordinate(xv, w, mode), w)
+            cx = _clamp_mapped(_map_exact(xv, w, mode), w)
             if cx <= -1.0:
                 cols[j] = -1
             else:
@@ -680,14 +619,14 @@ def copy_pixels(src, index, dst, n0, n1, h, w, c, oh, ow, mats, mode, fill):
         pend_n = 0
         for r in range(oh):
             ry = m2 + float(r) * m0
-            yv = _coord(ry, 0, m1)
+            yv = (ry + float(0) * m1)
             drow = dbase + r * rowlen
             if yv >= 0.0 and yv <= ylim:
                 iy = int(yv + 0.5)
             else:
                 cy = -1.0
                 if mode != CONSTANT:
-                    cy = _clamp_mapped(_map_coordinate(yv, h, mode), h)
+                    cy = _clamp_mapped(_map_exact(yv, h, mode), h)
                 if cy <= -1.0:
                     for k in range(rowlen):
                         dst[np.uint64(drow + k)] = fill[np.uint64(k % c)]
@@ -734,82 +673,3 @@ def copy_pixels(src, index, dst, n0, n1, h, w, c, oh, ow, mats, mode, fill):
                         dst[o + np.uint64(ch)] = src[p + np.uint64(ch)]
         if pend_n > 0:
             _flush(src, pend_s, dst, pend_d, pend_n)
-
-
-# One compiled kernel per (channel count, order), with both as literals so LLVM
-# unrolls the channel loops and drops the other order's code. ``kernel_for``
-# picks one from Python, so a process compiles only the kernels it uses: a cold
-# start pays for one (a few seconds), not for all eight.
-
-
-@kernel
-def warp_c1_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                    bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, 1, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
-
-
-@kernel
-def warp_c1_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                   bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, 1, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
-
-
-@kernel
-def warp_c3_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                    bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, 3, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
-
-
-@kernel
-def warp_c3_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                   bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, 3, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
-
-
-@kernel
-def warp_c4_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                    bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, 4, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
-
-
-@kernel
-def warp_c4_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                   bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, 4, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
-
-
-@kernel
-def warp_cn_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                    bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
-
-
-@kernel
-def warp_cn_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                   bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
-
-
-_KERNELS = {
-    (1, 0): warp_c1_nearest, (1, 1): warp_c1_linear,
-    (3, 0): warp_c3_nearest, (3, 1): warp_c3_linear,
-    (4, 0): warp_c4_nearest, (4, 1): warp_c4_linear,
-}
-
-
-def kernel_for(c: int, order: int):
-    """The compiled kernel for ``c`` channels and interpolation ``order``.
-
-    All take ``(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on,
-    brights, bright_on, lo, hi, mode, cval, scale, to_uint8)``: output image ``n``
-    samples source image ``index[n]`` of the flat NHWC ``src``.
-    """
-    return _KERNELS.get((c, order), warp_cn_linear if order == 1 else warp_cn_nearest)
