@@ -29,6 +29,9 @@ __all__ = ["warp_affine", "warp_params", "WarpSpec", "FILL_MODES", "DATA_FORMATS
 _MAX_IMAGE_ELEMENTS = 2**31
 
 
+_CHANNEL_TUPLES = {1: (0,), 3: (0, 0, 0), 4: (0, 0, 0, 0)}
+
+
 def check_order(order: Any) -> int:
     """Validate an interpolation order (0 nearest, 1 bilinear)."""
     return check_int("order", order, low=0, high=1)
@@ -153,10 +156,14 @@ def warp_nhwc(
     lo, hi = float(bright_range[0]), float(bright_range[1])
 
     kernel = _k.warp_images
+    # 1, 3 and 4 channels compile their own kernel (the count as the length of a
+    # tuple, a compile-time constant), any other count shares one.
+    ctup = _CHANNEL_TUPLES.get(c, ())
+    otup = (0,) * (order + 1)
 
     def chunk(a: int, b: int) -> None:
         kernel(src1, index, dst1, a, b, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-               bright_on, lo, hi, order, mode, float(cval), float(scale), to_uint8)
+               bright_on, lo, hi, otup, mode, float(cval), float(scale), to_uint8, ctup)
 
     if n:
         _pool.run_chunks(chunk, n, num_threads)

@@ -170,11 +170,11 @@ def _inside_span(ybase, m1, xbase, m4, inv1, inv4, ow, ylim, xlim, strict):
     """
     lo = 0.0
     hi = float(ow)
+    # Narrow [lo, hi) towards the j with 0 <= a + b*j <= lim on each axis (float
+    # estimates). Comparisons that a NaN or infinite estimate makes false leave
+    # the bound as it was, so a degenerate matrix (a reciprocal that overflowed,
+    # say) costs time, never correctness.
     for axis in range(2):
-        # Narrow [lo, hi) towards the j with 0 <= a + b*j <= lim (float estimate).
-        # Comparisons that a NaN or infinite estimate makes false leave the bound
-        # as it was, so a degenerate matrix (a reciprocal that overflowed, say)
-        # costs time, never correctness.
         a = ybase if axis == 0 else xbase
         b = m1 if axis == 0 else m4
         inv_b = inv1 if axis == 0 else inv4
@@ -185,10 +185,10 @@ def _inside_span(ybase, m1, xbase, m4, inv1, inv4, ow, ylim, xlim, strict):
         elif b < 0.0:
             lo_est = (lim - a) * inv_b
             hi_est = -a * inv_b + 1.0
-        else:
-            if not (a >= 0.0 and a <= lim):
-                hi = lo
+        elif a >= 0.0 and a <= lim:
             continue
+        else:
+            return 0, 0
         if lo_est > lo:
             lo = lo_est
         if hi_est < hi:
@@ -200,21 +200,32 @@ def _inside_span(ybase, m1, xbase, m4, inv1, inv4, ow, ylim, xlim, strict):
     j0 = j0 if j0 > 0 else 0
     j1 = np.int64(hi) + 1
     j1 = j1 if j1 < ow else ow
-    for end in range(2):
-        while j1 > j0:
-            j = j0 if end == 0 else j1 - 1
-            y = ybase + float(j) * m1
-            x = xbase + float(j) * m4
-            if strict:
-                inside = y >= 0.0 and x >= 0.0 and y < ylim and x < xlim
-            else:
-                inside = y >= 0.0 and x >= 0.0 and y <= ylim and x <= xlim
-            if inside:
+    if strict:
+        while j0 < j1:
+            y = ybase + float(j0) * m1
+            x = xbase + float(j0) * m4
+            if y >= 0.0 and x >= 0.0 and y < ylim and x < xlim:
                 break
-            if end == 0:
-                j0 += 1
-            else:
-                j1 -= 1
+            j0 += 1
+        while j1 > j0:
+            y = ybase + float(j1 - 1) * m1
+            x = xbase + float(j1 - 1) * m4
+            if y >= 0.0 and x >= 0.0 and y < ylim and x < xlim:
+                break
+            j1 -= 1
+    else:
+        while j0 < j1:
+            y = ybase + float(j0) * m1
+            x = xbase + float(j0) * m4
+            if y >= 0.0 and x >= 0.0 and y <= ylim and x <= xlim:
+                break
+            j0 += 1
+        while j1 > j0:
+            y = ybase + float(j1 - 1) * m1
+            x = xbase + float(j1 - 1) * m4
+            if y >= 0.0 and x >= 0.0 and y <= ylim and x <= xlim:
+                break
+            j1 -= 1
     return j0, j1
 
 
@@ -231,8 +242,8 @@ def _clamp_mapped(v, n):
 
 
 @kernel
-def warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                bright_on, lo, hi, order, mode, cval, scale, to_uint8):
+def warp_images(src, index, dst, n0, n1, h, w, cn, oh, ow, mats, shifts, shift_on, brights,
+                bright_on, lo, hi, otup, mode, cval, scale, to_uint8, ctup):
     """Warp source images ``index[n0:n1]`` of ``src`` into ``dst[n0:n1]`` (flat, NHWC).
 
     ``mats`` is (N, 6): row = m0*r + m1*c + m2, col = m3*r + m4*c + m5. Each output
@@ -253,6 +264,13 @@ def warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on
     then the row term, then the column term; column ``j`` is float(j)), so they
     are bit-identical; inside, truncation is floor.
     """
+    # The channel count as a compile-time constant where ``ctup`` has one (its
+    # length: 1, 3 or 4), so LLVM unrolls the channel loops and folds the
+    # strides; ``cn`` at run time otherwise (an empty tuple).
+    c = len(ctup) if len(ctup) > 0 else cn
+    # The interpolation order: 0 nearest, 1 bilinear. Branches test
+    # ``len(otup)`` itself, so that Numba prunes the other order's code.
+    order = len(otup) - 1
     cvalf = np.float32(cval)
     # A loop, not np.arange(...).astype(...): the same table, 0.2 s less to compile.
     lut = np.empty(256, np.float32)
@@ -283,7 +301,9 @@ def warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on
     # fourth lane reads the next pixel's first element (so a load must stay
     # inside ``src``: the size tests below) and writes the buffer element that
     # the next pixel, a later segment or the spare element takes.
-    lanes = c == 3 or c == 4
+    # (Written ``len(ctup) >= 3`` where it is tested: a comparison of tuple
+    # lengths is a constant Numba prunes before typing, so the kernels of the
+    # other channel classes never type or compile the code they cannot run.)
     # Border coordinates as lanes: every mode but 'constant' (whose border is
     # mostly cval and cheap already); the samples as lanes for three and four
     # channels.
@@ -331,7 +351,7 @@ def warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on
             xb = rx + float(j1 - 1) * m4
             clear_rows = ya < h - 2 and yb < h - 2
             for seg in range(3):
-                if seg == 1 and order == 1 and c == 1 and j1 - j0 >= 4 and (
+                if seg == 1 and len(otup) == 2 and len(ctup) == 1 and j1 - j0 >= 4 and (
                         _float_source(src)
                         or clear_rows or (xa < w - 3 and xb < w - 3)):
                     # One channel: four pixels per step, the lanes across pixels
@@ -352,12 +372,12 @@ def warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on
                             ws00[uk] * _load(src, p, lut) + ws01[uk] * _load(src, p + uc, lut)
                             + ws10[uk] * _load(src, q, lut) + ws11[uk] * _load(src, q + uc, lut))
                     continue
-                if seg == 1 and order == 1:
+                if seg == 1 and len(otup) == 2:
                     # Two passes: coordinates, offsets and weights, then the gather
                     # and blend (four lanes, or the channel loop unrolled for a
                     # literal ``c``).
-                    fit = lanes and (spill_safe or j1 <= j0 or clear_rows
-                                     or (xa < w - 2 and xb < w - 2))
+                    fit = len(ctup) >= 3 and (spill_safe or j1 <= j0 or clear_rows
+                                              or (xa < w - 2 and xb < w - 2))
                     for k in range(0, j1 - j0, 4):
                         coords4(ry, rx, float(j0 + k), m1, m4, wc32, c32, offs, ws00, ws01, ws10,
                                 ws11, np.uint64(k))
@@ -387,7 +407,7 @@ def warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on
                                           + w10 * _load(src, q + t, lut)
                                           + w11 * _load(src, q + uc + t, lut))
                     continue
-                if seg == 1:
+                if seg == 1 and len(otup) == 1:
                     # Nearest, all inside: round half up, as scipy.
                     if m1 == 0.0 and (m4 == 1.0 or m4 == -1.0) and rx == np.floor(rx):
                         # A flip or a whole-pixel shift along the row: the span is
@@ -412,7 +432,7 @@ def warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on
                         continue
                     for k in range(0, j1 - j0, 4):
                         offsets4(ry, rx, float(j0 + k), m1, m4, wc32, c32, offs, np.uint64(k))
-                    if lanes and spill_safe:
+                    if len(ctup) >= 3 and spill_safe:
                         # No per-pixel test in the common case (as for bilinear).
                         for k in range(j1 - j0):
                             copy4(src, np.uint64(sbase + offs[np.uint64(k)]), buf,
@@ -421,7 +441,7 @@ def warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on
                     for k in range(j1 - j0):
                         p = np.uint64(sbase + offs[np.uint64(k)])
                         o = np.uint64(bbase + (j0 + k) * c)
-                        if lanes and p + four <= usize:
+                        if len(ctup) >= 3 and p + four <= usize:
                             copy4(src, p, buf, o)
                             continue
                         for ch in range(c):
@@ -435,19 +455,19 @@ def warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on
                 jend = j0 if seg == 0 else ow
                 while j < jend:
                     cnt = min(4, jend - j)
-                    if vborder and order == 0 and border4_nearest(
+                    if vborder and len(otup) == 1 and border4_nearest(
                             ry, rx, float(j), m1, m4, h, w, mode, sbase, wc64, c64, cnt, bt00):
                         for t in range(cnt):
                             p = np.uint64(bt00[np.uint64(t)])
                             o = np.uint64(bbase + (j + t) * c)
-                            if lanes and (spill_safe or p + four <= usize):
+                            if len(ctup) >= 3 and (spill_safe or p + four <= usize):
                                 copy4(src, p, buf, o)
                             else:
                                 for ch in range(c):
                                     buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
                         j += cnt
                         continue
-                    if vborder and order == 1 and border4(
+                    if vborder and len(otup) == 2 and border4(
                             ry, rx, float(j), m1, m4, h, w, mode, sbase, wc64, c64, cnt,
                             bt00, bt01, bt10, bt11, ws00, ws01, ws10, ws11):
                         for t in range(cnt):
@@ -457,7 +477,7 @@ def warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on
                             a10 = np.uint64(bt10[ut])
                             a11 = np.uint64(bt11[ut])
                             o = np.uint64(bbase + (j + t) * c)
-                            if lanes and (spill_safe
+                            if len(ctup) >= 3 and (spill_safe
                                           or max(max(a00, a01), max(a10, a11)) + four <= usize):
                                 blend4(src, a00, a01, a10, a11, ws00[ut], ws01[ut], ws10[ut],
                                        ws11[ut], buf, o)
@@ -484,11 +504,11 @@ def warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on
                     if cy <= -1.0 or cx <= -1.0:
                         for ch in range(c):
                             buf[o + np.uint64(ch)] = cvalf
-                    elif order == 0:
+                    elif len(otup) == 1:
                         iy = _tap(int(np.floor(cy + 0.5)), h, mode)
                         ix = _tap(int(np.floor(cx + 0.5)), w, mode)
                         p = np.uint64(sbase + (iy * w + ix) * c)
-                        if lanes and p + four <= usize:
+                        if len(ctup) >= 3 and p + four <= usize:
                             copy4(src, p, buf, o)
                         else:
                             for ch in range(c):
@@ -508,7 +528,7 @@ def warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on
                         w10 = fy - w11
                         w01 = fx - w11
                         w00 = np.float32(1.0) - fy - w01
-                        if lanes and max(ya, yb) + max(xa, xb) + four <= usize:
+                        if len(ctup) >= 3 and max(ya, yb) + max(xa, xb) + four <= usize:
                             blend4(src, ya + xa, ya + xb, yb + xa, yb + xb, w00, w01, w10,
                                    w11, buf, o)
                         else:
