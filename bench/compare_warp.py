@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Benchmark this checkout even if another fastaug is installed (as cold_start.py).
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from _workloads import (
     CONFIGS,
