@@ -51,6 +51,10 @@ from .lanes import (
 # sha256 of lanes.py, first 16 hex digits (see the module docstring and _jit.py).
 LANES_DIGEST = "cdda6c2d19a91374"
 
+# Images of at most this many elements are sampled whole into the float buffer
+# (32 KB) before the epilogue.
+_WHOLE_IMAGE_ELEMENTS = 8192
+
 # Fill modes, in the order of fastaug.warp.FILL_MODES.
 CONSTANT = 0
 NEAREST = 1
@@ -257,7 +261,9 @@ def warp_images(src, index, dst, n0, n1, h, w, cn, oh, ow, mats, shifts, shift_o
     columns after it. Outside the span scipy's per-pixel mode logic decides. One
     more pass applies brightness and rescale and casts to ``dst``. With
     ``shift_on`` the buffer holds the whole image, because Keras clips the shift
-    to the warped image's own range, known only once the whole image is warped.
+    to the warped image's own range, known only once the whole image is warped;
+    small images (``_WHOLE_IMAGE_ELEMENTS``) too, so that their epilogue is one
+    long vectorised pass instead of a short one per row.
 
     The row code is written out here rather than in helpers that take arrays:
     every array passed to an inlined helper costs a reference-count increment and
@@ -284,7 +290,10 @@ def warp_images(src, index, dst, n0, n1, h, w, cn, oh, ow, mats, shifts, shift_o
     scale = np.float32(scale)
     rowlen = ow * c
     # One spare element: a four-lane store of the last RGB pixel reaches past it.
-    buf = np.empty((oh * rowlen if shift_on else rowlen) + 1, np.float32)
+    # Small images keep the whole image in the buffer too: the epilogue then runs
+    # once per image over one long run (vectorised), not once per short row.
+    whole = shift_on or oh * rowlen <= _WHOLE_IMAGE_ELEMENTS
+    buf = np.empty((oh * rowlen if whole else rowlen) + 1, np.float32)
     # Per-pixel taps of the inside span, written four at a time (three spare).
     offs = np.empty(ow + 3, np.int32)
     ws00 = np.empty(ow + 3, np.float32)
@@ -336,7 +345,7 @@ def warp_images(src, index, dst, n0, n1, h, w, cn, oh, ow, mats, shifts, shift_o
         dbase = n * oh * rowlen
         bright = np.float32(brights[n])
         for r in range(oh):
-            bbase = r * rowlen if shift_on else 0
+            bbase = r * rowlen if whole else 0
             # The row's bases: sample (y, x) of column j is (ry + j*m1, rx + j*m4).
             ry = m2 + float(r) * m0
             rx = m5 + float(r) * m3
@@ -546,18 +555,19 @@ def warp_images(src, index, dst, n0, n1, h, w, cn, oh, ow, mats, shifts, shift_o
                                               + w10 * _load(src, yb + xa + k, lut)
                                               + w11 * _load(src, yb + xb + k, lut))
                     j += 1
-            if shift_on:
+            if whole:
                 if r < oh - 1:
                     continue
                 count = oh * rowlen
-                vmin = buf[0]
-                vmax = buf[0]
-                for i in range(count):
-                    vmin = min(vmin, buf[i])
-                    vmax = max(vmax, buf[i])
-                s = np.float32(shifts[n])
-                for i in range(count):
-                    buf[i] = min(max(buf[i] + s, vmin), vmax)
+                if shift_on:
+                    vmin = buf[0]
+                    vmax = buf[0]
+                    for i in range(count):
+                        vmin = min(vmin, buf[i])
+                        vmax = max(vmax, buf[i])
+                    s = np.float32(shifts[n])
+                    for i in range(count):
+                        buf[i] = min(max(buf[i] + s, vmin), vmax)
                 d = np.uint64(dbase)
             else:
                 count = rowlen
