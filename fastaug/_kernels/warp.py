@@ -165,17 +165,6 @@ def _tap(i: int, n: int, mode: int) -> int:
 
 
 @kernel
-def _coord(base, j, m):
-    """The sample coordinate of output column ``j`` on a row: ``base + j*m``.
-
-    ``base`` is the row's ``offset + r*m_row``, so the sum runs in scipy's order
-    (offset, row term, column term) and every path of the kernel (and the lanes
-    of ``lanes.py``) computes the same double for the same pixel.
-    """
-    return base + float(j) * m
-
-
-@kernel
 def _axis_span(a, b, inv_b, lim, lo, hi):
     """Narrow ``[lo, hi)`` towards the j with ``0 <= a + b*j <= lim`` (float estimate).
 
@@ -206,8 +195,9 @@ def _inside_span(ybase, m1, xbase, m4, inv1, inv4, ow, ylim, xlim, strict):
     """The output columns ``[j0, j1)`` of a row whose samples need no mode logic.
 
     A sample is inside when ``0 <= y`` and ``y < ylim`` (``<=`` unless ``strict``),
-    and the same for ``x``, with the coordinates as ``_coord`` computes them.
-    Rounded, ``_coord(base, j, m)`` is still monotone in ``j`` (a product and a
+    and the same for ``x``, with the coordinates as the kernel computes them,
+    ``base + float(j) * m`` (``base`` the row's ``offset + r*m_row``: scipy's
+    order of operations). Rounded, that is still monotone in ``j`` (a product and a
     sum by a constant, each correctly rounded), so the inside columns form one
     interval, and every column between two inside ends is inside: estimate the
     interval with the reciprocals ``inv1 = 1/m1``, ``inv4 = 1/m4``, then settle
@@ -221,20 +211,24 @@ def _inside_span(ybase, m1, xbase, m4, inv1, inv4, ow, ylim, xlim, strict):
         return 0, 0
     j0 = max(int(lo) - 1, 0)
     j1 = min(int(hi) + 1, ow)
-    while j0 < j1 and not _is_inside(_coord(ybase, j0, m1), _coord(xbase, j0, m4), ylim,
-                                     xlim, strict):
+    # The exact per-pixel test, the coordinates as everywhere: base + float(j) * m.
+    # (Written out: each helper Numba compiles separately adds to the first
+    # batch's compile time.)
+    while j0 < j1:
+        y = ybase + float(j0) * m1
+        x = xbase + float(j0) * m4
+        if y >= 0.0 and x >= 0.0 and (y < ylim and x < xlim if strict
+                                      else y <= ylim and x <= xlim):
+            break
         j0 += 1
-    while j1 > j0 and not _is_inside(_coord(ybase, j1 - 1, m1), _coord(xbase, j1 - 1, m4),
-                                     ylim, xlim, strict):
+    while j1 > j0:
+        y = ybase + float(j1 - 1) * m1
+        x = xbase + float(j1 - 1) * m4
+        if y >= 0.0 and x >= 0.0 and (y < ylim and x < xlim if strict
+                                      else y <= ylim and x <= xlim):
+            break
         j1 -= 1
     return j0, j1
-
-
-@kernel
-def _is_inside(y, x, ylim, xlim, strict):
-    if strict:
-        return y >= 0.0 and x >= 0.0 and y < ylim and x < xlim
-    return y >= 0.0 and x >= 0.0 and y <= ylim and x <= xlim
 
 
 @kernel
