@@ -23,8 +23,9 @@ The child's CPU time (user + sys, whole process) is reported next to the wall
 time: compiling is mostly one thread, so on a busy machine the wall time grows
 while the CPU time stays close to what an idle machine would take.
 
-Prints a Markdown table and PASS/FAIL lines for the issue's limits (cold <= 15 s,
-warm <= 2 s, judged on the slowest run).
+Prints a Markdown table and PASS/FAIL lines for the issue's limits (cold <= 3 s,
+warm <= 0.7 s, judged on the slowest run). On a machine shared with other work
+the wall times grow with the load: compare the child CPU column.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-COLD_LIMIT_S = 15.0
-WARM_LIMIT_S = 2.0
+COLD_LIMIT_S = 3.0
+WARM_LIMIT_S = 0.7
 
 # The child: timestamps on CLOCK_MONOTONIC (system-wide, so comparable with the
 # parent's spawn time). Kept free of harness imports so that only numpy and
@@ -229,10 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     worst_cold = max(r.total for r in cold)
     worst_warm = max(r.total for r in warm)
     print(f"{'PASS' if worst_cold <= COLD_LIMIT_S else 'FAIL'} cold start (empty Numba "
-          f"cache), slowest of {len(cold)}: {worst_cold:.2f} s <= {COLD_LIMIT_S:.0f} s")
+          f"cache), slowest of {len(cold)}: {worst_cold:.2f} s <= {COLD_LIMIT_S:g} s")
     print(f"{'PASS' if worst_warm <= WARM_LIMIT_S else 'FAIL'} warm start (cache filled), "
           f"import + first batch, slowest of {len(warm)}: {worst_warm:.2f} s "
-          f"<= {WARM_LIMIT_S:.0f} s (measured from spawn, so start-up included)")
+          f"<= {WARM_LIMIT_S:g} s (measured from spawn, so start-up included)")
     return 1 if problems else 0
 
 

@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Benchmark this checkout even if another fastaug is installed (as cold_start.py).
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from _workloads import (
     CONFIGS,
@@ -66,6 +68,14 @@ MUST_SHOW = (
     ("cifar", "bilinear-reflect", "fastaug-1t", "cv2-1t", 1.5),
     ("imagenet", "bilinear-reflect", "fastaug-1t", "cv2-1t", 1.0),
     ("imagenet", "bilinear-reflect", "fastaug-2t", "fastaug-1t", 1.6),
+    # Flips and whole-pixel shifts as row copies: at least cv2.flip on every shape.
+    ("cifar", "flips-only", "fastaug-1t", "cv2-1t", 1.0),
+    ("mnist", "flips-only", "fastaug-1t", "cv2-1t", 1.0),
+    ("imagenet", "flips-only", "fastaug-1t", "cv2-1t", 1.0),
+    # One channel with the lanes across pixels; two threads on small batches.
+    ("mnist", "bilinear-reflect", "fastaug-1t", "cv2-1t", 2.0),
+    ("cifar", "bilinear-reflect", "fastaug-2t", "fastaug-1t", 1.85),
+    ("mnist", "bilinear-reflect", "fastaug-2t", "fastaug-1t", 1.85),
 )
 
 

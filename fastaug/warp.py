@@ -9,6 +9,7 @@ cast/rescale fused into its epilogue.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,9 @@ __all__ = ["warp_affine", "warp_params", "WarpSpec", "FILL_MODES", "DATA_FORMATS
 
 # The kernel keeps offsets within one image in 32 bits (vector lanes).
 _MAX_IMAGE_ELEMENTS = 2**31
+
+
+_CHANNEL_TUPLES = {1: (0,), 3: (0, 0, 0), 4: (0, 0, 0, 0)}
 
 
 def check_order(order: Any) -> int:
@@ -129,7 +133,14 @@ def warp_nhwc(
     # Writable, C-contiguous float64 (copied only if not already): a read-only or
     # broadcast array would be a new Numba signature, another compile of seconds.
     mats = np.require(mats, np.float64, ["C", "W"])
-    if order == 1 and np.array_equal(mats, np.round(mats)):
+    whole = _all_whole(mats)
+    if (whole and shifts is None and brights is None and scale == 1.0
+            and dst.dtype == src.dtype and _moves_whole_rows(mats)):
+        # Flips, whole-pixel shifts and crops with nothing to do to the values: row
+        # copies (the same samples as the kernel below, see ``copy_pixels``).
+        _copy_rows(src, dst, mats, index, mode, cval, num_threads)
+        return
+    if order == 1 and whole:
         # Integer matrices (flips, 90-degree turns, whole-pixel shifts) sample pixel
         # centres: bilinear weights would be exactly 0 and 1, and nearest gives the
         # same values faster and copies exactly (even -0.0; and NaN does not leak
@@ -146,14 +157,100 @@ def warp_nhwc(
     dst1 = dst.reshape(-1)
     lo, hi = float(bright_range[0]), float(bright_range[1])
 
-    kernel = _k.kernel_for(c, order)
+    kernel = _k.warp_images
+    # 1, 3 and 4 channels compile their own kernel (the count as the length of a
+    # tuple, a compile-time constant), any other count shares one.
+    ctup = _CHANNEL_TUPLES.get(c, ())
+    otup = (0,) * (order + 1)
 
     def chunk(a: int, b: int) -> None:
         kernel(src1, index, dst1, a, b, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-               bright_on, lo, hi, mode, float(cval), float(scale), to_uint8)
+               bright_on, lo, hi, otup, mode, float(cval), float(scale), to_uint8, ctup)
 
     if n:
         _pool.run_chunks(chunk, n, num_threads)
+
+
+def _all_whole(mats: np.ndarray) -> bool:
+    """Whether every entry of ``mats`` is a whole number.
+
+    The first entry decides most batches (random matrices) without a pass over
+    the array: a few microseconds per batch, which is measurable on small ones.
+    """
+    first = float(mats.flat[0]) if mats.size else 0.0
+    # (As np.round, an infinity counts as whole; NaN does not.)
+    if not (first.is_integer() or math.isinf(first)):
+        return False
+    return bool(np.array_equal(mats, np.round(mats)))
+
+
+def _moves_whole_rows(mats: np.ndarray) -> bool:
+    """Whether every matrix has ``m1 == m3 == 0`` and ``m4 == +-1``.
+
+    With whole numbers elsewhere these are flips, whole-pixel shifts and crops,
+    which :func:`_copy_rows` copies as runs of pixels.
+    """
+    # ``any`` on floats: -0.0 counts as zero, as it must.
+    return not (mats[:, 1].any() or mats[:, 3].any()
+                or (mats[:, 4] * mats[:, 4] != 1.0).any())
+
+
+_THREADED_COPY_BYTES = 1 << 20
+
+_fills: dict[tuple[float, str, int], np.ndarray] = {}
+
+
+def _fill_pixel(cval: float, dtype: np.dtype, c: int) -> np.ndarray:
+    """``cval`` as the general kernel writes it, ``c`` times (cached, read-only).
+
+    float32(cval) times a scale of 1 in float32, then for uint8 rounded half up
+    and clipped to [0, 255].
+    """
+    key = (cval, dtype.str, c)
+    fill = _fills.get(key)
+    if fill is None:
+        with np.errstate(over="ignore"):
+            v = np.float32(cval) * np.float32(1.0)
+        if dtype == np.uint8:
+            v = min(max(np.floor(v + np.float32(0.5)), np.float32(0.0)), np.float32(255.0))
+        fill = np.full(c, v, dtype)
+        fill.flags.writeable = False
+        if len(_fills) > 64:
+            _fills.clear()
+        _fills[key] = fill
+    return fill
+
+
+def _copy_rows(src: np.ndarray, dst: np.ndarray, mats: np.ndarray, index: np.ndarray,
+               mode: int, cval: float, num_threads: int) -> None:
+    """Warp by row-moving integer matrices as row copies, values copied bit for bit.
+
+    Pixels travel as integers: float32 and four-byte pixels as uint32, so one
+    kernel per element width serves them (a cast to float32 and back would be
+    the same values, except that it quietens signalling NaNs).
+    """
+    h, w, c = src.shape[1:]
+    n, oh, ow, _ = dst.shape
+    fill = _fill_pixel(cval, dst.dtype, c)
+    src1 = src.reshape(-1)
+    dst1 = dst.reshape(-1)
+    ce = c
+    if ((src.dtype == np.float32 or c == 4) and src1.ctypes.data % 4 == 0
+            and dst1.ctypes.data % 4 == 0):
+        src1, dst1, fill = src1.view(np.uint32), dst1.view(np.uint32), fill.view(np.uint32)
+        ce = c if src.dtype == np.float32 else 1
+    kernel = _k.copy_pixels
+    # A copy runs at memory speed: below about a megabyte the pool's hand-off
+    # (tens of microseconds) costs more than a second thread saves (a CIFAR batch
+    # of flips took three times as long on two threads as on one).
+    if num_threads == 1 or n == 1 or dst.nbytes < _THREADED_COPY_BYTES:
+        kernel(src1, index, dst1, 0, n, h, w, ce, oh, ow, mats, mode, fill)
+        return
+
+    def chunk(a: int, b: int) -> None:
+        kernel(src1, index, dst1, a, b, h, w, ce, oh, ow, mats, mode, fill)
+
+    _pool.run_chunks(chunk, n, num_threads)
 
 
 def warp_params(

@@ -10,11 +10,15 @@ pixel's position in no pattern a predictor learns. Here:
 - ``blend4`` / ``copy4``: one tap is one 4-element load widened to four float
   lanes, so a bilinear pixel is four loads, four conversions and the blend on
   vectors, as OpenCV's SIMD loop does;
+- ``bilinear1x4``: one-channel pixels four at a time (the lanes across pixels);
 - ``coords4`` / ``offsets4``: the coordinates, taps and weights (bilinear) or
   the offsets (nearest) of four inside pixels at once;
 - ``border4`` / ``border4_nearest``: the same for four border pixels, with
   scipy's mode mapping as selects;
-- ``select``: a branch-free choice for the scalar code.
+- ``select``: a branch-free choice for the scalar code;
+- ``copy_run`` / ``reverse_run``: whole-pixel row copies (flips, integer shifts
+  and crops) forwards as ``memcpy`` and backwards as block loads, one pixel
+  reversing shuffle and a block store (what ``cv2.flip`` does).
 
 Every lane computes what the scalar kernel computes, with the same operations in
 the same order (``((w00*a + w01*b) + w10*c) + w11*d``, no fused multiply-add), so
@@ -22,7 +26,7 @@ results are bit-identical to the scalar path and to scipy's coordinates.
 
 For three channels every load and store reaches one element past the pixel.
 Callers guarantee the extra source element exists and that the extra buffer
-element is either overwritten later or spare (see ``warp._warp_images``).
+element is either overwritten later or spare (see ``warp.warp_images``).
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ def _coordinates(builder, ry, rx, jf, m1, m4):
 
     ``ry + j*m1`` and ``rx + j*m4`` in double, where ``ry = m2 + r*m0`` and
     ``rx = m5 + r*m3`` are the row's bases: each lane exactly as the scalar
-    ``_coord(ry, j, m1)`` evaluates, and in scipy's order (offset, then the row
+    ``ry + float(j) * m1`` evaluates, and in scipy's order (offset, then the row
     term, then the column term).
     """
     cols = builder.fadd(_splat(builder, jf), ir.Constant(_F64x4, [0.0, 1.0, 2.0, 3.0]))
@@ -198,6 +202,80 @@ def coords4(typingctx, ry, rx, jf, m1, m4, wc, c, offs, w00, w01, w10, w11, k):
     return sig, codegen
 
 
+def _gather4(builder, addrs, elem):
+    """Four ``elem`` values loaded from the four byte addresses ``addrs`` (<4 x i64>).
+
+    One gather instruction where the target has them (LLVM's masked gather).
+    """
+    vty = ir.VectorType(elem, 4)
+    pty = ir.VectorType(ir.PointerType(elem), 4)
+    bits = {32: "i32", 64: "i64"}[elem.width]
+    fnty = ir.FunctionType(vty, [pty, _I32, _Bx4, vty])
+    fn = cgutils.get_or_insert_function(builder.module, fnty,
+                                        f"llvm.masked.gather.v4{bits}.v4p0{bits}")
+    return builder.call(fn, [builder.inttoptr(addrs, pty), ir.Constant(_I32, 1),
+                             ir.Constant(_Bx4, [1] * 4), ir.Constant(vty, ir.Undefined)])
+
+
+@intrinsic
+def bilinear1x4(typingctx, ry, rx, jf, m1, m4, wc, src, sbase, buf, o):
+    """Four inside pixels of a one-channel image, columns ``jf .. jf+3``, at ``buf[o:o+4]``.
+
+    With one channel there are no channel lanes to fill, so the lanes run across
+    pixels: ``coords4``'s coordinates, taps and weights (the same operations),
+    then each pixel's two horizontal tap pairs (element ``sbase + yi*wc + xi``
+    and the next, and the same one row down) gathered as one 32-bit (uint8) or
+    64-bit (float32) word per pixel and row, and the blend of the scalar kernel,
+    ``((w00*a + w01*b) + w10*c) + w11*d``. Every tap must be inside the image;
+    for uint8 the word also covers the two bytes after the pair, which the
+    caller guarantees are inside the image too (``yi <= h - 3`` or
+    ``xi <= w - 4``). ``wc`` (the row length) is int32, ``sbase`` an element
+    offset, ``o`` a uint64 index.
+    """
+    _check(src, buf)
+    sig = types.void(ry, rx, jf, m1, m4, wc, src, sbase, buf, o)
+
+    def codegen(context, builder, signature, args):
+        ryv, rxv, jv, a1, a4, wcv, srcv, basev, bufv, ov = args
+        tys = signature.args
+        y, x = _coordinates(builder, ryv, rxv, jv, a1, a4)
+        yi = builder.fptosi(y, _I32x4)
+        xi = builder.fptosi(x, _I32x4)
+        fy = builder.fptrunc(builder.fsub(y, builder.sitofp(yi, _F64x4)), _F32x4)
+        fx = builder.fptrunc(builder.fsub(x, builder.sitofp(xi, _F64x4)), _F32x4)
+        w00, w01, w10, w11 = _weights(builder, fy, fx)
+        off = builder.sext(builder.add(builder.mul(yi, _splat(builder, wcv)), xi), _I64x4)
+        is_float = tys[6].dtype == types.float32
+        size = ir.Constant(_I64x4, [4 if is_float else 1] * 4)
+        data = context.make_array(tys[6])(context, builder, srcv).data
+        first = builder.gep(data, [_as_i64(context, builder, tys[7], basev)])
+        top = builder.add(_splat(builder, builder.ptrtoint(first, _I64)),
+                          builder.mul(off, size))
+        below = builder.add(top, builder.mul(_splat(builder, builder.sext(wcv, _I64)), size))
+        taps = []
+        for addrs in (top, below):
+            if is_float:
+                pair = _gather4(builder, addrs, _I64)
+                left = builder.trunc(pair, _I32x4)
+                right = builder.trunc(builder.lshr(pair, ir.Constant(_I64x4, [32] * 4)), _I32x4)
+                taps += [builder.bitcast(left, _F32x4), builder.bitcast(right, _F32x4)]
+            else:
+                word = _gather4(builder, addrs, _I32)
+                byte = ir.Constant(_I32x4, [255] * 4)
+                left = builder.and_(word, byte)
+                right = builder.and_(builder.lshr(word, ir.Constant(_I32x4, [8] * 4)), byte)
+                # Bytes widened to int32: the signed convert is exact.
+                taps += [builder.sitofp(left, _F32x4), builder.sitofp(right, _F32x4)]
+        acc = None
+        for wv, tv in zip((w00, w01, w10, w11), taps):
+            term = builder.fmul(wv, tv)
+            acc = term if acc is None else builder.fadd(acc, term)
+        _store4(context, builder, tys[8], bufv, ov, acc)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @intrinsic
 def offsets4(typingctx, ry, rx, jf, m1, m4, wc, c, offs, k):
     """Nearest-neighbour element offsets of four inside pixels, columns ``jf .. jf+3``.
@@ -226,8 +304,11 @@ def offsets4(typingctx, ry, rx, jf, m1, m4, wc, c, offs, k):
 def _map_axis(builder, v, n, mode):
     """scipy's mapping of four coordinates ``v`` onto an axis of ``n`` samples.
 
-    The lanes of ``_map_coordinate`` in fastaug._kernels.warp: the same
-    candidates, computed with the same operations, chosen by selects. Returns the
+    ``_map_exact`` of fastaug._kernels.warp within one period of the image, as
+    lanes: in that range every mode is a choice between a few candidates computed
+    from ``v`` as ``_map_exact`` computes them (the same doubles), chosen here by
+    selects, because where a pixel lies changes along a row in no pattern a
+    branch predictor learns. Returns the
     mapped vector and a per-lane flag, false where a lane is beyond one period
     (or ``n`` is 1), for which the caller takes the exact scalar path.
     """
@@ -337,7 +418,7 @@ def border4(typingctx, ry, rx, jf, m1, m4, h, w, mode, sbase, wc, c, count,
 
     For the fill modes 'nearest', 'reflect', 'mirror' and 'wrap' (not
     'constant'): the coordinates as in ``coords4``, mapped into the image as
-    ``_map_coordinate`` does, floored, the taps extended as ``_tap`` does, then
+    ``_map_exact`` does, floored, the taps extended as ``_tap`` does, then
     the four element offsets (``sbase`` + row * ``wc`` + column * ``c``) and
     weights of each pixel stored at ``[0, 4)`` of ``t00 .. t11`` (int64) and
     ``w00 .. w11`` (float32). Border pixels go through mapping that the scalar
@@ -409,4 +490,96 @@ def border4_nearest(typingctx, ry, rx, jf, m1, m4, h, w, mode, sbase, wc, c, cou
     return sig, codegen
 
 
-__all__ = ["blend4", "border4", "border4_nearest", "coords4", "copy4", "offsets4", "select"]
+# Bytes a reversed block spans, largest first: one-element pixels in 64, 32 or 16
+# bytes, three-element ones in 48 or 15 (sixteen or five RGB byte pixels). A run
+# takes the largest block it fills; short rows (28 bytes of MNIST) the smaller.
+_BLOCK_BYTES = {1: (64, 32, 16), 3: (48, 15)}
+
+
+def _data_ptr(context, builder, aryty, ary, index):
+    data = context.make_array(aryty)(context, builder, ary).data
+    return builder.gep(data, [index])
+
+
+def _as_i64(context, builder, ty, value):
+    return context.cast(builder, value, ty, types.int64)
+
+
+def _pixel_runs(c, backwards):
+    """The intrinsic copying runs of ``c``-element pixels, forwards or backwards."""
+
+    def run(typingctx, src, p, dst, d, count):
+        if not (isinstance(src, types.Array) and isinstance(dst, types.Array)
+                and src.dtype == dst.dtype):
+            raise TypeError("copy_run/reverse_run: expected two arrays of one dtype")
+        sig = types.boolean(src, p, dst, d, count)
+
+        def codegen(context, builder, signature, args):
+            srcv, pv, dstv, dv, nv = args
+            tys = signature.args
+            elem = context.get_value_type(tys[0].dtype)
+            itemsize = context.get_abi_sizeof(elem)
+            p64 = _as_i64(context, builder, tys[1], pv)
+            d64 = _as_i64(context, builder, tys[3], dv)
+            n64 = _as_i64(context, builder, tys[4], nv)
+            csz = ir.Constant(_I64, c)
+            sizes = sorted({max(1, b // (itemsize * c)) for b in _BLOCK_BYTES[c]}, reverse=True)
+            done = cgutils.alloca_once_value(builder, cgutils.false_bit)
+            for npix in sizes:
+                vecty = ir.VectorType(elem, npix * c)
+                # Backwards, output pixel k of a block takes source pixel npix - 1 - k.
+                mask = ir.Constant(ir.VectorType(_I32, npix * c),
+                                   [(npix - 1 - k) * c + ch for k in range(npix)
+                                    for ch in range(c)]) if backwards else None
+                bsz = ir.Constant(_I64, npix)
+
+                def block(kb, vecty=vecty, mask=mask, npix=npix):
+                    if backwards:
+                        # Source pixels p - (kb + npix - 1)*c .. p - kb*c: one load.
+                        first = builder.sub(p64, builder.mul(
+                            builder.add(kb, ir.Constant(_I64, npix - 1)), csz))
+                    else:
+                        first = builder.add(p64, builder.mul(kb, csz))
+                    sptr = _data_ptr(context, builder, tys[0], srcv, first)
+                    vec = builder.load(builder.bitcast(sptr, vecty.as_pointer()), align=1)
+                    out = builder.shuffle_vector(vec, vec, mask) if backwards else vec
+                    dptr = _data_ptr(context, builder, tys[2], dstv,
+                                     builder.add(d64, builder.mul(kb, csz)))
+                    builder.store(out, builder.bitcast(dptr, vecty.as_pointer()), align=1)
+
+                todo = builder.and_(builder.not_(builder.load(done)),
+                                    builder.icmp_signed(">=", n64, bsz))
+                with builder.if_then(todo):
+                    with cgutils.for_range(builder, builder.sdiv(n64, bsz)) as loop:
+                        block(builder.mul(loop.index, bsz))
+                    # The last block overlaps the one before it: no scalar tail.
+                    block(builder.sub(n64, bsz))
+                    builder.store(cgutils.true_bit, done)
+            return builder.load(done)
+
+        return sig, codegen
+
+    sign = "-" if backwards else "+"
+    run.__name__ = f"{'reverse' if backwards else 'copy'}_run{'' if c == 1 else c}"
+    run.__doc__ = (
+        f"Copy a run of {c}-element pixels: pixel ``k`` of ``dst`` at ``d`` is the "
+        f"pixel of ``src`` at ``p {sign} k*{c}``, for ``k < count`` (``src`` and ``dst`` "
+        "must not overlap).\n\n"
+        "Whole blocks of pixels (16 to 64 bytes) are one load, "
+        + ("one shuffle " if backwards else "")
+        + "and one store, the last block overlapping the one before it. Returns False, "
+        "having copied nothing, for runs shorter than the smallest block (the caller "
+        "copies those).")
+    return intrinsic(run)
+
+
+# Forward runs are element runs (c = 1). LLVM's memcpy (glibc's) measured slower
+# than these vector blocks for 150 KB images (an ImageNet row run merged over
+# the whole image), and as slow for 96-byte CIFAR rows.
+copy_run = _pixel_runs(1, False)
+reverse_run1 = _pixel_runs(1, True)
+reverse_run3 = _pixel_runs(3, True)
+
+
+__all__ = ["bilinear1x4", "blend4", "border4", "border4_nearest", "coords4", "copy4",
+           "copy_run", "offsets4", "reverse_run1", "reverse_run3", "select"]

@@ -6,7 +6,15 @@ per-image channel shift and brightness and the cast/rescale to the output dtype.
 
 All arrays arrive C-contiguous and flattened, channels last, so one compiled
 kernel per (channel class, order) and (input dtype, output dtype) pair serves
-every shape and option. Hot loops index with unsigned integers: Numba adds a
+every shape and option. The channel class (1, 3, 4 or any) and the order reach
+``warp_images`` as the lengths of tuple arguments: a tuple's length is part of
+its Numba type, so each pair is its own specialisation (literal trip counts,
+unrolled channel loops), and Numba prunes branches on ``len(tup)`` before
+typing, so a kernel never types or compiles the other classes' code. That is
+what keeps the first batch's compile short: no IR inlining of a shared body
+into eight wrappers (whose IR copies alone took seconds) and few separately
+compiled helpers. Flips, whole-pixel shifts and crops with nothing to do to
+the values are row copies (``copy_pixels``). Hot loops index with unsigned integers: Numba adds a
 negative-index check to every signed index, which was about 40% of the gather
 loop's instructions and stopped the vectoriser. Three- and four-channel images
 take the four-lane steps of ``lanes.py`` (vector IR that LLVM would not produce
@@ -26,10 +34,26 @@ from numba import types
 from numba.extending import overload
 
 from ._jit import kernel
-from .lanes import blend4, border4, border4_nearest, coords4, copy4, offsets4, select
+from .lanes import (
+    bilinear1x4,
+    blend4,
+    border4,
+    border4_nearest,
+    coords4,
+    copy4,
+    copy_run,
+    offsets4,
+    reverse_run1,
+    reverse_run3,
+    select,
+)
 
 # sha256 of lanes.py, first 16 hex digits (see the module docstring and _jit.py).
-LANES_DIGEST = "7c1060f95949c096"
+LANES_DIGEST = "cdda6c2d19a91374"
+
+# Images of at most this many elements are sampled whole into the float buffer
+# (32 KB) before the epilogue.
+_WHOLE_IMAGE_ELEMENTS = 8192
 
 # Fill modes, in the order of fastaug.warp.FILL_MODES.
 CONSTANT = 0
@@ -51,6 +75,17 @@ def _load_overload(src, i, lut):
     if src.dtype == types.uint8:
         return lambda src, i, lut: lut[src[i]]
     return lambda src, i, lut: np.float32(src[i])
+
+
+def _float_source(src):  # pragma: no cover - replaced by the overload in jitted code
+    """Whether ``src`` holds float32 (a compile-time constant in jitted code)."""
+    return src.dtype == np.float32
+
+
+@overload(_float_source)
+def _float_source_overload(src):
+    is_float = src.dtype == types.float32
+    return lambda src: is_float
 
 
 @kernel
@@ -114,47 +149,11 @@ def _map_exact(x: float, n: int, mode: int) -> float:
 
 
 @kernel
-def _map_coordinate(x: float, n: int, mode: int) -> float:
-    """``_map_exact`` without branches on the position for the common cases.
-
-    Where the pixel lies (before, inside or after the image) changes along a row
-    in no pattern a branch predictor learns, and mispredictions were most of a
-    border pixel's cost. Within one period of the image every mode is a choice
-    between a few candidates computed from ``x`` as ``_map_exact`` computes them
-    (the same doubles); beyond it, and for one-sample axes, the exact function
-    decides. ``lanes._map_axis`` is the same on four lanes.
-    """
-    fn = float(n)
-    last = fn - 1.0
-    if mode == CONSTANT:
-        return select((x < 0.0) | (x > last), -1.0, x)
-    if mode == NEAREST:
-        return min(max(x, 0.0), last)
-    if mode == REFLECT:
-        sz2 = 2.0 * fn
-        ok = (x >= -sz2) & (x < sz2)
-        below = select(x < -fn, x + sz2, select(x > -1e-15, 1e-15, -x) - 1.0)
-        above = select(x >= fn, sz2 - x - 1.0, x)
-    elif mode == MIRROR:
-        sz2 = 2.0 * fn - 2.0
-        ok = (x > -sz2) & (x < sz2)
-        below = select(x <= 1.0 - fn, x + sz2, -x)
-        above = select(x >= fn, sz2 - x, x)
-    else:
-        ok = (x > -last) & (x < 2.0 * last)
-        below = x + last
-        above = x - last
-    if not ok or n <= 1:
-        return _map_exact(x, n, mode)
-    return select(x < 0.0, below, select(x > last, above, x))
-
-
-@kernel
 def _tap(i: int, n: int, mode: int) -> int:
     """Index of a filter tap that fell one step outside [0, n-1] after mapping.
 
-    After ``_map_coordinate`` a tap is at worst -1 or n. 'mirror' extends
-    whole-sample symmetric, the other modes repeat the edge sample (for 'reflect'
+    After ``_map_exact`` (and ``_clamp_mapped``) a tap is at worst -1 or n.
+    'mirror' extends whole-sample symmetric, the other modes repeat the edge sample (for 'reflect'
     that is its half-sample symmetry; for the rest the tap has zero weight).
     Written as selects: which side a tap falls on is as unpredictable as the
     position itself.
@@ -163,17 +162,6 @@ def _tap(i: int, n: int, mode: int) -> int:
     low = 1 if sym else 0
     high = n - 2 if sym else n - 1
     return select(i < 0, low, select(i >= n, high, i))
-
-
-@kernel
-def _coord(base, j, m):
-    """The sample coordinate of output column ``j`` on a row: ``base + j*m``.
-
-    ``base`` is the row's ``offset + r*m_row``, so the sum runs in scipy's order
-    (offset, row term, column term) and every path of the kernel (and the lanes
-    of ``lanes.py``) computes the same double for the same pixel.
-    """
-    return base + float(j) * m
 
 
 @kernel
@@ -207,8 +195,9 @@ def _inside_span(ybase, m1, xbase, m4, inv1, inv4, ow, ylim, xlim, strict):
     """The output columns ``[j0, j1)`` of a row whose samples need no mode logic.
 
     A sample is inside when ``0 <= y`` and ``y < ylim`` (``<=`` unless ``strict``),
-    and the same for ``x``, with the coordinates as ``_coord`` computes them.
-    Rounded, ``_coord(base, j, m)`` is still monotone in ``j`` (a product and a
+    and the same for ``x``, with the coordinates as the kernel computes them,
+    ``base + float(j) * m`` (``base`` the row's ``offset + r*m_row``: scipy's
+    order of operations). Rounded, that is still monotone in ``j`` (a product and a
     sum by a constant, each correctly rounded), so the inside columns form one
     interval, and every column between two inside ends is inside: estimate the
     interval with the reciprocals ``inv1 = 1/m1``, ``inv4 = 1/m4``, then settle
@@ -222,37 +211,24 @@ def _inside_span(ybase, m1, xbase, m4, inv1, inv4, ow, ylim, xlim, strict):
         return 0, 0
     j0 = max(int(lo) - 1, 0)
     j1 = min(int(hi) + 1, ow)
-    while j0 < j1 and not _is_inside(_coord(ybase, j0, m1), _coord(xbase, j0, m4), ylim,
-                                     xlim, strict):
+    # The exact per-pixel test, the coordinates as everywhere: base + float(j) * m.
+    # (Written out: each helper Numba compiles separately adds to the first
+    # batch's compile time.)
+    while j0 < j1:
+        y = ybase + float(j0) * m1
+        x = xbase + float(j0) * m4
+        if y >= 0.0 and x >= 0.0 and (y < ylim and x < xlim if strict
+                                      else y <= ylim and x <= xlim):
+            break
         j0 += 1
-    while j1 > j0 and not _is_inside(_coord(ybase, j1 - 1, m1), _coord(xbase, j1 - 1, m4),
-                                     ylim, xlim, strict):
+    while j1 > j0:
+        y = ybase + float(j1 - 1) * m1
+        x = xbase + float(j1 - 1) * m4
+        if y >= 0.0 and x >= 0.0 and (y < ylim and x < xlim if strict
+                                      else y <= ylim and x <= xlim):
+            break
         j1 -= 1
     return j0, j1
-
-
-@kernel
-def _is_inside(y, x, ylim, xlim, strict):
-    if strict:
-        return y >= 0.0 and x >= 0.0 and y < ylim and x < xlim
-    return y >= 0.0 and x >= 0.0 and y <= ylim and x <= xlim
-
-
-@kernel
-def _clear_of_last_pixel(ybase, m1, xbase, m4, j0, j1, h, w):
-    """Whether no bilinear pixel in columns ``[j0, j1)`` taps the image's last pixel.
-
-    A pixel taps it when its row and column indices are ``h - 2`` and ``w - 2``;
-    the coordinates are monotone along the row, so their largest values are at
-    an end of the span.
-    """
-    if j1 <= j0:
-        return True
-    ya = _coord(ybase, j0, m1)
-    yb = _coord(ybase, j1 - 1, m1)
-    xa = _coord(xbase, j0, m4)
-    xb = _coord(xbase, j1 - 1, m4)
-    return max(ya, yb) < h - 2 or max(xa, xb) < w - 2
 
 
 @kernel
@@ -267,9 +243,9 @@ def _clamp_mapped(v, n):
     return select(v >= -1.0, select(v <= float(n), v, float(n)), -1.0)
 
 
-@kernel(inline="always")
-def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, order, mode, cval, scale, to_uint8):
+@kernel
+def warp_images(src, index, dst, n0, n1, h, w, cn, oh, ow, mats, shifts, shift_on, brights,
+                bright_on, lo, hi, otup, mode, cval, scale, to_uint8, ctup):
     """Warp source images ``index[n0:n1]`` of ``src`` into ``dst[n0:n1]`` (flat, NHWC).
 
     ``mats`` is (N, 6): row = m0*r + m1*c + m2, col = m3*r + m4*c + m5. Each output
@@ -279,7 +255,9 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
     columns after it. Outside the span scipy's per-pixel mode logic decides. One
     more pass applies brightness and rescale and casts to ``dst``. With
     ``shift_on`` the buffer holds the whole image, because Keras clips the shift
-    to the warped image's own range, known only once the whole image is warped.
+    to the warped image's own range, known only once the whole image is warped;
+    small images (``_WHOLE_IMAGE_ELEMENTS``) too, so that their epilogue is one
+    long vectorised pass instead of a short one per row.
 
     The row code is written out here rather than in helpers that take arrays:
     every array passed to an inlined helper costs a reference-count increment and
@@ -290,14 +268,26 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
     then the row term, then the column term; column ``j`` is float(j)), so they
     are bit-identical; inside, truncation is floor.
     """
+    # The channel count as a compile-time constant where ``ctup`` has one (its
+    # length: 1, 3 or 4), so LLVM unrolls the channel loops and folds the
+    # strides; ``cn`` at run time otherwise (an empty tuple).
+    c = len(ctup) if len(ctup) > 0 else cn
+    # The interpolation order is len(otup) - 1 (0 nearest, 1 bilinear). Branches
+    # test ``len(otup)`` itself, so that Numba prunes the other order's code.
     cvalf = np.float32(cval)
-    lut = np.arange(256).astype(np.float32)
+    # A loop, not np.arange(...).astype(...): the same table, 0.2 s less to compile.
+    lut = np.empty(256, np.float32)
+    for i in range(256):
+        lut[i] = i
     lo = np.float32(lo)
     hi = np.float32(hi)
     scale = np.float32(scale)
     rowlen = ow * c
     # One spare element: a four-lane store of the last RGB pixel reaches past it.
-    buf = np.empty((oh * rowlen if shift_on else rowlen) + 1, np.float32)
+    # Small images keep the whole image in the buffer too: the epilogue then runs
+    # once per image over one long run (vectorised), not once per short row.
+    whole = shift_on or oh * rowlen <= _WHOLE_IMAGE_ELEMENTS
+    buf = np.empty((oh * rowlen if whole else rowlen) + 1, np.float32)
     # Per-pixel taps of the inside span, written four at a time (three spare).
     offs = np.empty(ow + 3, np.int32)
     ws00 = np.empty(ow + 3, np.float32)
@@ -317,10 +307,13 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
     # fourth lane reads the next pixel's first element (so a load must stay
     # inside ``src``: the size tests below) and writes the buffer element that
     # the next pixel, a later segment or the spare element takes.
-    lanes = c == 3 or c == 4
-    # Border pixels as lanes: every mode but 'constant' (whose border is mostly
-    # cval and cheap already).
-    vborder = lanes and mode != CONSTANT
+    # (Written ``len(ctup) >= 3`` where it is tested: a comparison of tuple
+    # lengths is a constant Numba prunes before typing, so the kernels of the
+    # other channel classes never type or compile the code they cannot run.)
+    # Border coordinates as lanes: every mode but 'constant' (whose border is
+    # mostly cval and cheap already); the samples as lanes for three and four
+    # channels.
+    vborder = mode != CONSTANT
     bt00 = np.empty(4, np.int64)
     bt01 = np.empty(4, np.int64)
     bt10 = np.empty(4, np.int64)
@@ -346,18 +339,55 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
         dbase = n * oh * rowlen
         bright = np.float32(brights[n])
         for r in range(oh):
-            bbase = r * rowlen if shift_on else 0
+            bbase = r * rowlen if whole else 0
             # The row's bases: sample (y, x) of column j is (ry + j*m1, rx + j*m4).
             ry = m2 + float(r) * m0
             rx = m5 + float(r) * m3
-            j0, j1 = _inside_span(ry, m1, rx, m4, inv1, inv4, ow, ylim, xlim, order == 1)
+            # The inside span [j0, j1): the columns whose samples need no mode
+            # logic. (A separate function, although each compiled helper adds to
+            # the first batch's compile time: written out in the row loop it made
+            # the whole ImageNet-sized warp 6-15% slower.)
+            j0, j1 = _inside_span(ry, m1, rx, m4, inv1, inv4, ow, ylim, xlim, len(otup) == 2)
+            # How close the span's samples come to the image's end: the
+            # coordinates are monotone along the row, so their largest values are
+            # at an end of the span. Every row below h - 2: no bilinear pixel taps
+            # the last pixel (so a four-lane load one element past a tap stays
+            # inside), and ``bilinear1x4``'s 32-bit words (a tap pair and the two
+            # bytes after it) stay inside; the same for columns below w - 2 (the
+            # four-lane loads) or w - 3 (the words).
+            ya = ry + float(j0) * m1
+            yb = ry + float(j1 - 1) * m1
+            xa = rx + float(j0) * m4
+            xb = rx + float(j1 - 1) * m4
+            clear_rows = ya < h - 2 and yb < h - 2
             for seg in range(3):
-                if seg == 1 and order == 1:
+                if seg == 1 and len(otup) == 2 and len(ctup) == 1 and j1 - j0 >= 4 and (
+                        _float_source(src)
+                        or clear_rows or (xa < w - 3 and xb < w - 3)):
+                    # One channel: four pixels per step, the lanes across pixels
+                    # (gathers), then the last few as the scalar code below.
+                    cnt = j1 - j0
+                    full = cnt - cnt % 4
+                    for k in range(0, full, 4):
+                        bilinear1x4(ry, rx, float(j0 + k), m1, m4, wc32, src, sbase, buf,
+                                    np.uint64(bbase + j0 + k))
+                    if full < cnt:
+                        coords4(ry, rx, float(j0 + full), m1, m4, wc32, c32, offs, ws00, ws01,
+                                ws10, ws11, np.uint64(0))
+                    for k in range(cnt - full):
+                        uk = np.uint64(k)
+                        p = np.uint64(sbase + offs[uk])
+                        q = p + uwc
+                        buf[np.uint64(bbase + j0 + full + k)] = (
+                            ws00[uk] * _load(src, p, lut) + ws01[uk] * _load(src, p + uc, lut)
+                            + ws10[uk] * _load(src, q, lut) + ws11[uk] * _load(src, q + uc, lut))
+                    continue
+                if seg == 1 and len(otup) == 2:
                     # Two passes: coordinates, offsets and weights, then the gather
                     # and blend (four lanes, or the channel loop unrolled for a
                     # literal ``c``).
-                    fit = lanes and (spill_safe or _clear_of_last_pixel(ry, m1, rx, m4, j0, j1,
-                                                                        h, w))
+                    fit = len(ctup) >= 3 and (spill_safe or j1 <= j0 or clear_rows
+                                              or (xa < w - 2 and xb < w - 2))
                     for k in range(0, j1 - j0, 4):
                         coords4(ry, rx, float(j0 + k), m1, m4, wc32, c32, offs, ws00, ws01, ws10,
                                 ws11, np.uint64(k))
@@ -387,7 +417,7 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                                           + w10 * _load(src, q + t, lut)
                                           + w11 * _load(src, q + uc + t, lut))
                     continue
-                if seg == 1:
+                if seg == 1 and len(otup) == 1:
                     # Nearest, all inside: round half up, as scipy.
                     if m1 == 0.0 and (m4 == 1.0 or m4 == -1.0) and rx == np.floor(rx):
                         # A flip or a whole-pixel shift along the row: the span is
@@ -398,7 +428,7 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                         # ends lie inside the image, so |rx +- j| < 2**53 between
                         # them. (A base that is not whole, or a sum rounded on the
                         # way, would make the run start or end a pixel off.)
-                        p = np.uint64(sbase + (int(ry + 0.5) * w + int(_coord(rx, j0, m4))) * c)
+                        p = np.uint64(sbase + (int(ry + 0.5) * w + int(rx + float(j0) * m4)) * c)
                         o = np.uint64(bbase + j0 * c)
                         if m4 == 1.0:
                             for i in range((j1 - j0) * c):
@@ -412,7 +442,7 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                         continue
                     for k in range(0, j1 - j0, 4):
                         offsets4(ry, rx, float(j0 + k), m1, m4, wc32, c32, offs, np.uint64(k))
-                    if lanes and spill_safe:
+                    if len(ctup) >= 3 and spill_safe:
                         # No per-pixel test in the common case (as for bilinear).
                         for k in range(j1 - j0):
                             copy4(src, np.uint64(sbase + offs[np.uint64(k)]), buf,
@@ -421,7 +451,7 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                     for k in range(j1 - j0):
                         p = np.uint64(sbase + offs[np.uint64(k)])
                         o = np.uint64(bbase + (j0 + k) * c)
-                        if lanes and p + four <= usize:
+                        if len(ctup) >= 3 and p + four <= usize:
                             copy4(src, p, buf, o)
                             continue
                         for ch in range(c):
@@ -435,19 +465,19 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                 jend = j0 if seg == 0 else ow
                 while j < jend:
                     cnt = min(4, jend - j)
-                    if vborder and order == 0 and border4_nearest(
+                    if vborder and len(otup) == 1 and border4_nearest(
                             ry, rx, float(j), m1, m4, h, w, mode, sbase, wc64, c64, cnt, bt00):
                         for t in range(cnt):
                             p = np.uint64(bt00[np.uint64(t)])
                             o = np.uint64(bbase + (j + t) * c)
-                            if spill_safe or p + four <= usize:
+                            if len(ctup) >= 3 and (spill_safe or p + four <= usize):
                                 copy4(src, p, buf, o)
                             else:
                                 for ch in range(c):
                                     buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
                         j += cnt
                         continue
-                    if vborder and order == 1 and border4(
+                    if vborder and len(otup) == 2 and border4(
                             ry, rx, float(j), m1, m4, h, w, mode, sbase, wc64, c64, cnt,
                             bt00, bt01, bt10, bt11, ws00, ws01, ws10, ws11):
                         for t in range(cnt):
@@ -457,7 +487,8 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                             a10 = np.uint64(bt10[ut])
                             a11 = np.uint64(bt11[ut])
                             o = np.uint64(bbase + (j + t) * c)
-                            if spill_safe or max(max(a00, a01), max(a10, a11)) + four <= usize:
+                            if len(ctup) >= 3 and (spill_safe
+                                          or max(max(a00, a01), max(a10, a11)) + four <= usize):
                                 blend4(src, a00, a01, a10, a11, ws00[ut], ws01[ut], ws10[ut],
                                        ws11[ut], buf, o)
                             else:
@@ -470,24 +501,24 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                         j += cnt
                         continue
                     o = np.uint64(bbase + j * c)
-                    yv = _coord(ry, j, m1)
-                    xv = _coord(rx, j, m4)
+                    yv = (ry + float(j) * m1)
+                    xv = (rx + float(j) * m4)
                     if mode == CONSTANT:
                         # Written out: a call per pixel doubled this mode's border.
                         # NaN compares false both ways: outside, too.
                         cy = select((yv >= 0.0) & (yv <= ylim), yv, -1.0)
                         cx = select((xv >= 0.0) & (xv <= xlim), xv, -1.0)
                     else:
-                        cy = _clamp_mapped(_map_coordinate(yv, h, mode), h)
-                        cx = _clamp_mapped(_map_coordinate(xv, w, mode), w)
+                        cy = _clamp_mapped(_map_exact(yv, h, mode), h)
+                        cx = _clamp_mapped(_map_exact(xv, w, mode), w)
                     if cy <= -1.0 or cx <= -1.0:
                         for ch in range(c):
                             buf[o + np.uint64(ch)] = cvalf
-                    elif order == 0:
+                    elif len(otup) == 1:
                         iy = _tap(int(np.floor(cy + 0.5)), h, mode)
                         ix = _tap(int(np.floor(cx + 0.5)), w, mode)
                         p = np.uint64(sbase + (iy * w + ix) * c)
-                        if lanes and p + four <= usize:
+                        if len(ctup) >= 3 and p + four <= usize:
                             copy4(src, p, buf, o)
                         else:
                             for ch in range(c):
@@ -507,7 +538,7 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                         w10 = fy - w11
                         w01 = fx - w11
                         w00 = np.float32(1.0) - fy - w01
-                        if lanes and max(ya, yb) + max(xa, xb) + four <= usize:
+                        if len(ctup) >= 3 and max(ya, yb) + max(xa, xb) + four <= usize:
                             blend4(src, ya + xa, ya + xb, yb + xa, yb + xb, w00, w01, w10,
                                    w11, buf, o)
                         else:
@@ -518,18 +549,19 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                                               + w10 * _load(src, yb + xa + k, lut)
                                               + w11 * _load(src, yb + xb + k, lut))
                     j += 1
-            if shift_on:
+            if whole:
                 if r < oh - 1:
                     continue
                 count = oh * rowlen
-                vmin = buf[0]
-                vmax = buf[0]
-                for i in range(count):
-                    vmin = min(vmin, buf[i])
-                    vmax = max(vmax, buf[i])
-                s = np.float32(shifts[n])
-                for i in range(count):
-                    buf[i] = min(max(buf[i] + s, vmin), vmax)
+                if shift_on:
+                    vmin = buf[0]
+                    vmax = buf[0]
+                    for i in range(count):
+                        vmin = min(vmin, buf[i])
+                        vmax = max(vmax, buf[i])
+                    s = np.float32(shifts[n])
+                    for i in range(count):
+                        buf[i] = min(max(buf[i] + s, vmin), vmax)
                 d = np.uint64(dbase)
             else:
                 count = rowlen
@@ -549,80 +581,126 @@ def _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_o
                     dst[d + np.uint64(i)] = buf[i] * scale
 
 
-# One compiled kernel per (channel count, order), with both as literals so LLVM
-# unrolls the channel loops and drops the other order's code. ``kernel_for``
-# picks one from Python, so a process compiles only the kernels it uses: a cold
-# start pays for one (a few seconds), not for all eight.
+@kernel(inline="always")
+def _flush(src, s, dst, d, count):
+    """``dst[d:d+count] = src[s:s+count]``: vector blocks, short runs element by element."""
+    if not copy_run(src, np.uint64(s), dst, np.uint64(d), np.uint64(count)):
+        for k in range(count):
+            dst[np.uint64(d + k)] = src[np.uint64(s + k)]
 
 
 @kernel
-def warp_c1_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                    bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, 1, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
+def copy_pixels(src, index, dst, n0, n1, h, w, c, oh, ow, mats, mode, fill):
+    """Nearest sampling by whole-number matrices that move whole rows, as row copies.
 
+    For batches whose every matrix has ``m1 == m3 == 0``, ``m4 == +-1`` and whole
+    numbers elsewhere (flips, whole-pixel shifts, integer crops and row
+    subsampling), with an identity epilogue (same dtype in and out, no shift,
+    brightness or rescale): every output row is a run of one source row,
+    forwards or backwards, between border columns. Forward runs are ``memcpy``
+    (merged across rows where they are contiguous, so an unflipped image is one
+    copy), backward runs are block shuffles, and the values are copied bit for bit
+    (``src`` and ``dst`` may be any integer view of the pixels: a float32 or
+    four-byte pixel travels as uint32). ``fill`` is the ``c`` elements of a
+    'constant' pixel, already cast as the general kernel casts ``cval``.
 
-@kernel
-def warp_c1_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                   bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, 1, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
-
-
-@kernel
-def warp_c3_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                    bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, 3, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
-
-
-@kernel
-def warp_c3_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                   bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, 3, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
-
-
-@kernel
-def warp_c4_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                    bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, 4, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
-
-
-@kernel
-def warp_c4_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                   bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, 4, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
-
-
-@kernel
-def warp_cn_nearest(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                    bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 0, mode, cval, scale, to_uint8)
-
-
-@kernel
-def warp_cn_linear(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                   bright_on, lo, hi, mode, cval, scale, to_uint8):
-    _warp_images(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on, brights,
-                 bright_on, lo, hi, 1, mode, cval, scale, to_uint8)
-
-
-_KERNELS = {
-    (1, 0): warp_c1_nearest, (1, 1): warp_c1_linear,
-    (3, 0): warp_c3_nearest, (3, 1): warp_c3_linear,
-    (4, 0): warp_c4_nearest, (4, 1): warp_c4_linear,
-}
-
-
-def kernel_for(c: int, order: int):
-    """The compiled kernel for ``c`` channels and interpolation ``order``.
-
-    All take ``(src, index, dst, n0, n1, h, w, c, oh, ow, mats, shifts, shift_on,
-    brights, bright_on, lo, hi, mode, cval, scale, to_uint8)``: output image ``n``
-    samples source image ``index[n]`` of the flat NHWC ``src``.
+    Samples are the general kernel's: the coordinates are the same sums, inside
+    pixels round half up, border pixels go through ``_map_exact`` and
+    ``_tap``. The column mapping does not depend on the row (``m3 == 0``), so it
+    is computed once per image.
     """
-    return _KERNELS.get((c, order), warp_cn_linear if order == 1 else warp_cn_nearest)
+    rowlen = ow * c
+    # Per output column: the source element offset within a row, or -1 for cval.
+    cols = np.empty(ow, np.int64)
+    ylim = float(h - 1)
+    xlim = float(w - 1)
+    for n in range(n0, n1):
+        m0 = mats[n, 0]
+        m1 = mats[n, 1]
+        m2 = mats[n, 2]
+        m3 = mats[n, 3]
+        m4 = mats[n, 4]
+        m5 = mats[n, 5]
+        sbase = index[n] * (h * w * c)
+        dbase = n * oh * rowlen
+        rx = m5 + 0.0 * m3
+        # The inside columns are one interval (x is monotone in j): [j0, j1).
+        j0 = ow
+        j1 = 0
+        for j in range(ow):
+            xv = (rx + float(j) * m4)
+            if xv >= 0.0 and xv <= xlim:
+                cols[j] = int(xv + 0.5) * c
+                j0 = min(j0, j)
+                j1 = j + 1
+                continue
+            if mode == CONSTANT:
+                cols[j] = -1
+                continue
+            cx = _clamp_mapped(_map_exact(xv, w, mode), w)
+            if cx <= -1.0:
+                cols[j] = -1
+            else:
+                cols[j] = _tap(int(np.floor(cx + 0.5)), w, mode) * c
+        if j1 < j0:
+            j1 = j0
+        # A forward run waiting to be copied, extended while the next one follows it.
+        pend_s = 0
+        pend_d = 0
+        pend_n = 0
+        for r in range(oh):
+            ry = m2 + float(r) * m0
+            yv = (ry + float(0) * m1)
+            drow = dbase + r * rowlen
+            if yv >= 0.0 and yv <= ylim:
+                iy = int(yv + 0.5)
+            else:
+                cy = -1.0
+                if mode != CONSTANT:
+                    cy = _clamp_mapped(_map_exact(yv, h, mode), h)
+                if cy <= -1.0:
+                    for k in range(rowlen):
+                        dst[np.uint64(drow + k)] = fill[np.uint64(k % c)]
+                    continue
+                iy = _tap(int(np.floor(cy + 0.5)), h, mode)
+            srow = sbase + iy * (w * c)
+            # The border columns, before and after the inside span.
+            for jj in range(ow - (j1 - j0)):
+                j = jj if jj < j0 else jj + (j1 - j0)
+                o = np.uint64(drow + j * c)
+                q = cols[j]
+                if q < 0:
+                    for ch in range(c):
+                        dst[o + np.uint64(ch)] = fill[np.uint64(ch)]
+                else:
+                    p = np.uint64(srow + q)
+                    for ch in range(c):
+                        dst[o + np.uint64(ch)] = src[p + np.uint64(ch)]
+            cnt = j1 - j0
+            if cnt <= 0:
+                continue
+            s0 = srow + cols[j0]
+            d0 = drow + j0 * c
+            if m4 > 0.0:
+                if pend_n > 0 and pend_s + pend_n == s0 and pend_d + pend_n == d0:
+                    pend_n += cnt * c
+                    continue
+                if pend_n > 0:
+                    _flush(src, pend_s, dst, pend_d, pend_n)
+                pend_s = s0
+                pend_d = d0
+                pend_n = cnt * c
+                continue
+            done = False
+            if c == 1:
+                done = reverse_run1(src, np.uint64(s0), dst, np.uint64(d0), np.uint64(cnt))
+            elif c == 3:
+                done = reverse_run3(src, np.uint64(s0), dst, np.uint64(d0), np.uint64(cnt))
+            if not done:
+                for k in range(cnt):
+                    p = np.uint64(s0 - k * c)
+                    o = np.uint64(d0 + k * c)
+                    for ch in range(c):
+                        dst[o + np.uint64(ch)] = src[p + np.uint64(ch)]
+        if pend_n > 0:
+            _flush(src, pend_s, dst, pend_d, pend_n)
