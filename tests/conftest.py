@@ -13,4 +13,4 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 # Reference generators run by hand in an environment with the reference library
 # (PyTorch): not part of the suite.
-collect_ignore = ["fixtures/make_torchvision_refs.py"]
+collect_ignore_glob = ["fixtures/make_*.py"]
