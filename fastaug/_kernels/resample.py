@@ -272,41 +272,133 @@ def _write_row(dst, dst_off, acc, abase, oi, oh, ow, c, hflip, chw, mul, add, to
                     dst[q + ch] = np.float32(acc[p + ch]) * mul[ch] + add[ch]
 
 
-@kernel
-def _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst, dst_off,
-                  hflip, vflip, chw, to_u8, ident, rows, cols, line):
-    """Output row ``i`` is padded crop row ``rows[i]`` at crop columns ``cols``: a gather.
+# Epilogue kinds of the copy path (:func:`_emit`).
+_E_COPY = 0  # integer values into uint8, no epilogue: a copy
+_E_LUT = 1  # uint8 values: the epilogue as one 256-entry table per channel
+_E_ARITH = 2  # float values: v * mul + add (rounded for uint8 output)
 
-    Serves nearest resampling and the same-size copy (``rows``, ``cols`` the
-    identity); rows inside the image whose columns are one contiguous run inside
-    it are read in place.
+
+@kernel
+def _nearest(i, n_in, n_out):
+    """PyTorch's legacy nearest source index of output ``i`` (float32, as its opmath)."""
+    if n_out == n_in:
+        return i
+    if n_out == 2 * n_in:
+        return i >> 1
+    s = np.float32(n_in) / np.float32(n_out)
+    return min(int(np.floor(np.float32(i) * s)), n_in - 1)
+
+
+@kernel
+def _copy_image(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, pad_mode, fillv,
+                dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8, line, cols):
+    """One image whose box is not resampled: a same-size copy, or nearest (a gather).
+
+    Per output row the source row is found once and the row is assembled in
+    ``line`` (channels last, unflipped): for a copy the columns inside the image
+    are one contiguous run, and only the padded border columns are looked up.
+    The epilogue then writes ``line`` to ``dst``: a plain copy, a table lookup
+    (uint8 values) or ``v * mul + add``. ``line`` (ow * c) and ``cols`` (ow) are
+    the caller's scratch, reused for every image.
+
+    Everything is inline loops with indices cast to unsigned: a call that takes
+    arrays costs an atomic reference count per array per call (measured: they
+    took 3/4 of the time with one call per row), and with signed indices Numba
+    adds a negative-index wrap to each access, which also stops LLVM vectorising.
     """
-    run = True
-    for j in range(ow):
-        if cols[j] != cols[0] + j:
-            run = False
-    cols_inside = left + cols[0] >= 0 and left + cols[ow - 1] < w
-    smap = np.empty(ow, np.int64)
-    for j in range(ow):
-        smap[j] = pad_index(left + cols[j], w, pad_mode)
-    for i in range(oh):
-        sr = pad_index(top + rows[i], h, pad_mode)
-        oi = oh - 1 - i if vflip else i
-        if sr >= 0 and run and cols_inside:
-            _write_row(dst, dst_off, src, off + (sr * w + left + cols[0]) * c, oi, oh, ow, c,
-                       hflip, chw, mul, add, to_u8, ident)
-            continue
-        rb = off + max(sr, 0) * w * c
+    same = bh == sh and bw == sw
+    cstart = left + wl  # source column of output column 0, for a copy
+    ja = 0  # output columns [ja, jb) are inside the image (a copy only)
+    jb = 0
+    if same:
+        ja = min(max(-cstart, 0), ow)
+        jb = min(max(w - cstart, ja), ow)
+        for j in range(ja):
+            cols[j] = pad_index(cstart + j, w, pad_mode)
+        for j in range(jb, ow):
+            cols[j] = pad_index(cstart + j, w, pad_mode)
+    else:
         for j in range(ow):
-            sc = smap[j]
-            o = j * c
-            if sr < 0 or sc < 0:
+            cols[j] = pad_index(left + _nearest(wl + j, bw, sw), w, pad_mode)
+    uc = np.uint64(c)
+    u1 = np.uint64(1)
+    u2 = np.uint64(2)
+    pstep = 1 if chw else c  # output step between pixels of a row
+    cstep = np.uint64(oh * ow if chw else 1)  # and between channels of a pixel
+    cstep2 = cstep + cstep
+    nrow = np.uint64(ow * c)
+    for i in range(oh):
+        r = wt + i if same else _nearest(wt + i, bh, sh)
+        sr = pad_index(top + r, h, pad_mode)
+        oi = oh - 1 - i if vflip else i
+        # The row into line: the inside run, then the border (or nearest) columns.
+        if sr < 0:
+            for j in range(ow):
                 for ch in range(c):
-                    line[o + ch] = fillv[ch]
-            else:
-                for ch in range(c):
-                    line[o + ch] = src[rb + sc * c + ch]
-        _write_row(dst, dst_off, line, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8, ident)
+                    line[np.uint64(j * c + ch)] = fillv[ch]
+        else:
+            rb = off + sr * w * c
+            if jb > ja:
+                up = np.uint64(rb + (cstart + ja) * c)
+                uq = np.uint64(ja * c)
+                for m in range(np.uint64((jb - ja) * c)):
+                    line[uq + m] = src[up + m]
+            for j in range(ow - (jb - ja)):
+                if j >= ja:
+                    j += jb - ja  # skip the inside run
+                sc = cols[j]
+                q = np.uint64(j * c)
+                if sc < 0:
+                    for ch in range(c):
+                        line[q + np.uint64(ch)] = fillv[ch]
+                else:
+                    p = np.uint64(rb + sc * c)
+                    for ch in range(c):
+                        line[q + np.uint64(ch)] = src[p + np.uint64(ch)]
+        # The epilogue, line to dst (pixel k of line is output column ow-1-k when flipped).
+        o0 = dst_off + oi * ow * pstep
+        if ekind == _E_COPY and not chw and not hflip:
+            uo = np.uint64(o0)
+            for m in range(nrow):
+                dst[uo + m] = line[m]
+            continue
+        if hflip:
+            o0 += (ow - 1) * pstep
+            ostep = -pstep
+        else:
+            ostep = pstep
+        if c == 3:
+            if ekind == _E_LUT:
+                for k in range(ow):
+                    q = np.uint64(o0 + k * ostep)
+                    s = np.uint64(3 * k)
+                    dst[q] = lut[np.uint64(line[s])]
+                    dst[q + cstep] = lut[np.uint64(line[s + u1]) + np.uint64(256)]
+                    dst[q + cstep2] = lut[np.uint64(line[s + u2]) + np.uint64(512)]
+                continue
+            if ekind == _E_COPY:
+                for k in range(ow):
+                    q = np.uint64(o0 + k * ostep)
+                    s = np.uint64(3 * k)
+                    dst[q] = line[s]
+                    dst[q + cstep] = line[s + u1]
+                    dst[q + cstep2] = line[s + u2]
+                continue
+        for k in range(ow):
+            q = np.uint64(o0 + k * ostep)
+            s = np.uint64(k) * uc
+            for ch in range(c):
+                uch = np.uint64(ch)
+                v = line[s + uch]
+                u = q + uch * cstep
+                if ekind == _E_COPY:
+                    dst[u] = v
+                elif ekind == _E_LUT:
+                    dst[u] = lut[np.uint64(v) + np.uint64(256) * uch]
+                elif to_u8:
+                    dst[u] = _to_u8(np.float32(v) * mul[ch] + add[ch])
+                else:
+                    dst[u] = np.float32(v) * mul[ch] + add[ch]
 
 
 @kernel
@@ -495,6 +587,50 @@ def _vtap_f32(trow, wk, acc):
 
 
 @kernel
+def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
+               pad_mode, fillv, dst, dst_off, hflip, vflip, chw, mul, add, to_u8, ident):
+    """One image resampled (uint8 path): horizontal pass to uint8 rows, vertical pass, epilogue."""
+    ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
+                                                              ow, interp, antialias)
+    wy, py = int_weights(wyf, ymw, interp)
+    wx, px = int_weights(wxf, xmw, interp)
+    hx = (1 << px) >> 1
+    hy = (1 << py) >> 1
+    y0, y1 = _span(ymin, ysz, bh)
+    x0, x1 = _span(xmin, xsz, bw)
+    nrows = y1 - y0
+    row = ow * c
+    tmp = np.zeros(max(nrows, 1) * row, np.uint8)
+    line = np.empty(max(x1 - x0, 1) * c, np.uint8)
+    cols_inside = left + x0 >= 0 and left + x1 <= w
+    # Horizontal pass: the crop rows the vertical taps read, rounded to uint8.
+    for r in range(y0, y1):
+        sr = pad_index(top + r, h, pad_mode)
+        t0 = (r - y0) * row
+        if sr >= 0 and cols_inside:
+            _hpass_u8(src, off + sr * w * c + (left + x0) * c, x0, xmin, xsz, wx, kx, px,
+                      hx, ow, c, tmp, t0)
+        else:
+            _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
+                        fillv, line)
+            _hpass_u8(line, 0, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0)
+    # Vertical pass from the uint8 rows, then the epilogue.
+    acc_row = np.empty(row, np.int32)
+    for i in range(oh):
+        for m in range(row):
+            acc_row[m] = hy
+        wb = i * ky
+        for k in range(ysz[i]):
+            t0 = (ymin[i] + k - y0) * row
+            _vtap_u8(tmp[t0:t0 + row], wy[wb + k], acc_row)
+        for m in range(row):
+            acc_row[m] = min(max(acc_row[m] >> py, 0), 255)
+        oi = oh - 1 - i if vflip else i
+        _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
+                   ident)
+
+
+@kernel
 def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
                 antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
     """Images ``[n0, n1)`` of a uint8 batch (flat HWC ``src``) into flat ``dst``.
@@ -510,6 +646,16 @@ def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, 
         fillv[ch] = np.uint8(fill[ch])
         ident = ident and mul[ch] == 1.0 and add[ch] == 0.0
     per = oh * ow * c
+    # Scratch of the copy path, and the epilogue of every uint8 value as a table.
+    cline = np.empty(ow * c, np.uint8)
+    ccols = np.empty(ow, np.int64)
+    lut = np.empty(256 * c, dst.dtype)
+    ekind = _E_COPY if ident else _E_LUT
+    if not ident:
+        for ch in range(c):
+            for v in range(256):
+                e = np.float32(v) * mul[ch] + add[ch]
+                lut[256 * ch + v] = _to_u8(e) if to_u8 else e
     for n in range(n0, n1):
         off = offsets[n]
         h = heights[n]
@@ -526,54 +672,49 @@ def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, 
         wt = frames[4 * n + 2]
         wl = frames[4 * n + 3]
         if (bh == sh and bw == sw) or interp == NEAREST:
-            rows = np.empty(sh, np.int64)
-            cols = np.empty(sw, np.int64)
-            wtmp = np.empty(max(sh, sw), np.float64)
-            szt = np.empty(max(sh, sw), np.int64)
-            axis_table(bh, sh, NEAREST, False, 1, rows, szt, wtmp)
-            axis_table(bw, sw, NEAREST, False, 1, cols, szt, wtmp)
-            _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
-                          dst_off, hflip, vflip, chw, to_u8, ident, rows[wt:wt + oh].copy(),
-                          cols[wl:wl + ow].copy(), np.empty(ow * c, np.uint8))
+            _copy_image(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, pad_mode,
+                        fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
+                        cline, ccols)
             continue
-        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
-                                                                  ow, interp, antialias)
-        wy, py = int_weights(wyf, ymw, interp)
-        wx, px = int_weights(wxf, xmw, interp)
-        hx = (1 << px) >> 1
-        hy = (1 << py) >> 1
-        y0, y1 = _span(ymin, ysz, bh)
-        x0, x1 = _span(xmin, xsz, bw)
-        nrows = y1 - y0
-        row = ow * c
-        tmp = np.zeros(max(nrows, 1) * row, np.uint8)
-        line = np.empty(max(x1 - x0, 1) * c, np.uint8)
-        cols_inside = left + x0 >= 0 and left + x1 <= w
-        # Horizontal pass: the crop rows the vertical taps read, rounded to uint8.
-        for r in range(y0, y1):
-            sr = pad_index(top + r, h, pad_mode)
-            t0 = (r - y0) * row
-            if sr >= 0 and cols_inside:
-                _hpass_u8(src, off + sr * w * c + (left + x0) * c, x0, xmin, xsz, wx, kx, px,
-                          hx, ow, c, tmp, t0)
-            else:
-                _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
-                            fillv, line)
-                _hpass_u8(line, 0, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0)
-        # Vertical pass from the uint8 rows, then the epilogue.
-        acc_row = np.empty(row, np.int32)
-        for i in range(oh):
-            for m in range(row):
-                acc_row[m] = hy
-            wb = i * ky
-            for k in range(ysz[i]):
-                t0 = (ymin[i] + k - y0) * row
-                _vtap_u8(tmp[t0:t0 + row], wy[wb + k], acc_row)
-            for m in range(row):
-                acc_row[m] = min(max(acc_row[m] >> py, 0), 255)
-            oi = oh - 1 - i if vflip else i
-            _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
-                       ident)
+        _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
+                   pad_mode, fillv, dst, dst_off, hflip, vflip, chw, mul, add, to_u8, ident)
+
+
+@kernel
+def _resize_f32(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
+                pad_mode, fillv, dst, dst_off, hflip, vflip, chw, mul, add, to_u8, ident):
+    """One image resampled in float32: :func:`_resize_u8` without the rounding."""
+    ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
+                                                              ow, interp, antialias)
+    wy = wyf.astype(np.float32)
+    wx = wxf.astype(np.float32)
+    y0, y1 = _span(ymin, ysz, bh)
+    x0, x1 = _span(xmin, xsz, bw)
+    nrows = y1 - y0
+    row = ow * c
+    tmp = np.zeros(max(nrows, 1) * row, np.float32)
+    line = np.empty(max(x1 - x0, 1) * c, np.float32)
+    cols_inside = left + x0 >= 0 and left + x1 <= w
+    for r in range(y0, y1):
+        sr = pad_index(top + r, h, pad_mode)
+        t0 = (r - y0) * row
+        if sr >= 0 and cols_inside:
+            _hpass_f32(src, off + sr * w * c + (left + x0) * c, x0, xmin, xsz, wx, kx, ow,
+                       c, tmp, t0)
+        else:
+            _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
+                        fillv, line)
+            _hpass_f32(line, 0, x0, xmin, xsz, wx, kx, ow, c, tmp, t0)
+    acc_row = np.empty(row, np.float32)
+    for i in range(oh):
+        acc_row[:] = 0.0
+        wb = i * ky
+        for k in range(ysz[i]):
+            t0 = (ymin[i] + k - y0) * row
+            _vtap_f32(tmp[t0:t0 + row], wy[wb + k], acc_row)
+        oi = oh - 1 - i if vflip else i
+        _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
+                   ident)
 
 
 @kernel
@@ -585,6 +726,10 @@ def resample_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow,
     for ch in range(c):
         fillv[ch] = np.float32(fill[ch])
     per = oh * ow * c
+    cline = np.empty(ow * c, np.float32)
+    ccols = np.empty(ow, np.int64)
+    lut = np.empty(1, dst.dtype)  # unused: float values take the arithmetic epilogue
+    ekind = _E_ARITH
     for n in range(n0, n1):
         off = offsets[n]
         h = heights[n]
@@ -601,44 +746,9 @@ def resample_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow,
         wt = frames[4 * n + 2]
         wl = frames[4 * n + 3]
         if (bh == sh and bw == sw) or interp == NEAREST:
-            rows = np.empty(sh, np.int64)
-            cols = np.empty(sw, np.int64)
-            wtmp = np.empty(max(sh, sw), np.float64)
-            szt = np.empty(max(sh, sw), np.int64)
-            axis_table(bh, sh, NEAREST, False, 1, rows, szt, wtmp)
-            axis_table(bw, sw, NEAREST, False, 1, cols, szt, wtmp)
-            _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
-                          dst_off, hflip, vflip, chw, to_u8, ident, rows[wt:wt + oh].copy(),
-                          cols[wl:wl + ow].copy(), np.empty(ow * c, np.float32))
+            _copy_image(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, pad_mode,
+                        fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
+                        cline, ccols)
             continue
-        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
-                                                                  ow, interp, antialias)
-        wy = wyf.astype(np.float32)
-        wx = wxf.astype(np.float32)
-        y0, y1 = _span(ymin, ysz, bh)
-        x0, x1 = _span(xmin, xsz, bw)
-        nrows = y1 - y0
-        row = ow * c
-        tmp = np.zeros(max(nrows, 1) * row, np.float32)
-        line = np.empty(max(x1 - x0, 1) * c, np.float32)
-        cols_inside = left + x0 >= 0 and left + x1 <= w
-        for r in range(y0, y1):
-            sr = pad_index(top + r, h, pad_mode)
-            t0 = (r - y0) * row
-            if sr >= 0 and cols_inside:
-                _hpass_f32(src, off + sr * w * c + (left + x0) * c, x0, xmin, xsz, wx, kx, ow,
-                           c, tmp, t0)
-            else:
-                _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
-                            fillv, line)
-                _hpass_f32(line, 0, x0, xmin, xsz, wx, kx, ow, c, tmp, t0)
-        acc_row = np.empty(row, np.float32)
-        for i in range(oh):
-            acc_row[:] = 0.0
-            wb = i * ky
-            for k in range(ysz[i]):
-                t0 = (ymin[i] + k - y0) * row
-                _vtap_f32(tmp[t0:t0 + row], wy[wb + k], acc_row)
-            oi = oh - 1 - i if vflip else i
-            _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
-                       ident)
+        _resize_f32(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
+                    pad_mode, fillv, dst, dst_off, hflip, vflip, chw, mul, add, to_u8, ident)
