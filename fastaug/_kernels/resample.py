@@ -47,6 +47,11 @@ NEAREST = 0
 BILINEAR = 1
 BICUBIC = 2
 
+# Epilogue kinds (:func:`_write_row`, :func:`_copy_image`).
+_E_COPY = 0  # integer values into uint8, no epilogue: a copy
+_E_LUT = 1  # uint8 values: the epilogue as one 256-entry table per channel
+_E_ARITH = 2  # float values: v * mul + add (rounded for uint8 output)
+
 # Padding modes, in the order of fastaug.resample.PADDING_MODES.
 PAD_CONSTANT = 0
 PAD_EDGE = 1
@@ -228,54 +233,68 @@ def _to_u8(v):
 
 
 @kernel
-def _write_row(dst, dst_off, acc, abase, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
-               ident):
-    """Epilogue of one output row: ``acc[abase:abase + ow*c]`` (unflipped, channels last)."""
-    j0 = ow - 1 if hflip else 0
-    step = -1 if hflip else 1
-    if ident and not chw:
-        # Integer values in, uint8 out, no epilogue: a (possibly reversed) copy.
-        o = dst_off + (oi * ow + j0) * c
-        if not hflip:
-            for m in range(ow * c):
-                dst[o + m] = acc[abase + m]
-            return
-        for j in range(ow):
-            q = o - c * j
-            p = abase + j * c
-            for ch in range(c):
-                dst[q + ch] = acc[p + ch]
+def _write_row(dst, dst_off, acc, oi, oh, ow, c, hflip, chw, ekind, lut, mul, add, to_u8):
+    """Epilogue of one output row: ``acc[:ow*c]`` (unflipped, channels last) to ``dst``.
+
+    ``ekind`` as in :func:`_copy_image`: integer values in [0, 255] copied or looked
+    up in ``lut`` (256 entries per channel), float values through ``v * mul + add``.
+    Unsigned indices: no negative-index wrap on each access.
+    """
+    pstep = 1 if chw else c  # output step between pixels of a row
+    cstep = np.uint64(oh * ow if chw else 1)  # and between channels of a pixel
+    o0 = dst_off + oi * ow * pstep
+    if ekind == _E_COPY and not chw and not hflip:
+        uo = np.uint64(o0)
+        for m in range(np.uint64(ow * c)):
+            dst[uo + m] = acc[m]
         return
-    if chw:
-        for ch in range(c):
-            m = mul[ch]
-            a = add[ch]
-            o = dst_off + (ch * oh + oi) * ow + j0
-            p = abase + ch
-            if to_u8:
-                for j in range(ow):
-                    dst[o + step * j] = _to_u8(np.float32(acc[p + j * c]) * m + a)
-            else:
-                for j in range(ow):
-                    dst[o + step * j] = np.float32(acc[p + j * c]) * m + a
+    if hflip:
+        o0 += (ow - 1) * pstep
+        ostep = -pstep
     else:
-        o = dst_off + (oi * ow + j0) * c
-        sc = step * c
-        for j in range(ow):
-            q = o + sc * j
-            p = abase + j * c
-            if to_u8:
-                for ch in range(c):
-                    dst[q + ch] = _to_u8(np.float32(acc[p + ch]) * mul[ch] + add[ch])
+        ostep = pstep
+    if c == 3:
+        c2 = cstep + cstep
+        u1 = np.uint64(1)
+        u2 = np.uint64(2)
+        if ekind == _E_LUT:
+            for k in range(ow):
+                q = np.uint64(o0 + k * ostep)
+                s = np.uint64(3 * k)
+                dst[q] = lut[np.uint64(acc[s])]
+                dst[q + cstep] = lut[np.uint64(acc[s + u1]) + np.uint64(256)]
+                dst[q + c2] = lut[np.uint64(acc[s + u2]) + np.uint64(512)]
+            return
+        if ekind == _E_ARITH and not to_u8:
+            m0 = mul[0]
+            m1 = mul[1]
+            m2 = mul[2]
+            a0 = add[0]
+            a1 = add[1]
+            a2 = add[2]
+            for k in range(ow):
+                q = np.uint64(o0 + k * ostep)
+                s = np.uint64(3 * k)
+                dst[q] = np.float32(acc[s]) * m0 + a0
+                dst[q + cstep] = np.float32(acc[s + u1]) * m1 + a1
+                dst[q + c2] = np.float32(acc[s + u2]) * m2 + a2
+            return
+    uc = np.uint64(c)
+    for k in range(ow):
+        q = np.uint64(o0 + k * ostep)
+        s = np.uint64(k) * uc
+        for ch in range(c):
+            uch = np.uint64(ch)
+            v = acc[s + uch]
+            u = q + uch * cstep
+            if ekind == _E_COPY:
+                dst[u] = v
+            elif ekind == _E_LUT:
+                dst[u] = lut[np.uint64(v) + np.uint64(256) * uch]
+            elif to_u8:
+                dst[u] = _to_u8(np.float32(v) * mul[ch] + add[ch])
             else:
-                for ch in range(c):
-                    dst[q + ch] = np.float32(acc[p + ch]) * mul[ch] + add[ch]
-
-
-# Epilogue kinds of the copy path (:func:`_emit`).
-_E_COPY = 0  # integer values into uint8, no epilogue: a copy
-_E_LUT = 1  # uint8 values: the epilogue as one 256-entry table per channel
-_E_ARITH = 2  # float values: v * mul + add (rounded for uint8 output)
+                dst[u] = np.float32(v) * mul[ch] + add[ch]
 
 
 @kernel
@@ -588,7 +607,7 @@ def _vtap_f32(trow, wk, acc):
 
 @kernel
 def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
-               pad_mode, fillv, dst, dst_off, hflip, vflip, chw, mul, add, to_u8, ident):
+               pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8):
     """One image resampled (uint8 path): horizontal pass to uint8 rows, vertical pass, epilogue."""
     ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
                                                               ow, interp, antialias)
@@ -626,8 +645,8 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
         for m in range(row):
             acc_row[m] = min(max(acc_row[m] >> py, 0), 255)
         oi = oh - 1 - i if vflip else i
-        _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
-                   ident)
+        _write_row(dst, dst_off, acc_row, oi, oh, ow, c, hflip, chw, ekind, lut, mul, add,
+                   to_u8)
 
 
 @kernel
@@ -677,12 +696,12 @@ def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, 
                         cline, ccols)
             continue
         _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
-                   pad_mode, fillv, dst, dst_off, hflip, vflip, chw, mul, add, to_u8, ident)
+                   pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
 
 
 @kernel
 def _resize_f32(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
-                pad_mode, fillv, dst, dst_off, hflip, vflip, chw, mul, add, to_u8, ident):
+                pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8):
     """One image resampled in float32: :func:`_resize_u8` without the rounding."""
     ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
                                                               ow, interp, antialias)
@@ -713,8 +732,8 @@ def _resize_f32(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, in
             t0 = (ymin[i] + k - y0) * row
             _vtap_f32(tmp[t0:t0 + row], wy[wb + k], acc_row)
         oi = oh - 1 - i if vflip else i
-        _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
-                   ident)
+        _write_row(dst, dst_off, acc_row, oi, oh, ow, c, hflip, chw, ekind, lut, mul, add,
+                   to_u8)
 
 
 @kernel
@@ -722,7 +741,6 @@ def resample_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow,
                  antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
     """:func:`resample_u8` for float32 input: float32 arithmetic, no rounding between passes."""
     fillv = np.empty(c, np.float32)
-    ident = False  # float values always need the rounding of the uint8 cast
     for ch in range(c):
         fillv[ch] = np.float32(fill[ch])
     per = oh * ow * c
@@ -751,4 +769,4 @@ def resample_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow,
                         cline, ccols)
             continue
         _resize_f32(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
-                    pad_mode, fillv, dst, dst_off, hflip, vflip, chw, mul, add, to_u8, ident)
+                    pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
