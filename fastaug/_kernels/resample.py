@@ -253,6 +253,32 @@ def _write_row(dst, dst_off, acc, oi, oh, ow, c, hflip, chw, ekind, lut, mul, ad
         ostep = -pstep
     else:
         ostep = pstep
+    if c == 3 and chw and ekind != _E_COPY and not to_u8:
+        # Float planes from interleaved values: unit-stride stores, so LLVM vectorises
+        # the loop (deinterleaving loads); the same float32 operations as the table.
+        m0 = mul[0]
+        m1 = mul[1]
+        m2 = mul[2]
+        a0 = add[0]
+        a1 = add[1]
+        a2 = add[2]
+        d0 = np.uint64(o0)
+        d1 = d0 + cstep
+        d2 = d1 + cstep
+        u3 = np.uint64(3)
+        if hflip:
+            for k in range(np.uint64(ow)):
+                s = k * u3
+                dst[d0 - k] = np.float32(acc[s]) * m0 + a0
+                dst[d1 - k] = np.float32(acc[s + np.uint64(1)]) * m1 + a1
+                dst[d2 - k] = np.float32(acc[s + np.uint64(2)]) * m2 + a2
+        else:
+            for k in range(np.uint64(ow)):
+                s = k * u3
+                dst[d0 + k] = np.float32(acc[s]) * m0 + a0
+                dst[d1 + k] = np.float32(acc[s + np.uint64(1)]) * m1 + a1
+                dst[d2 + k] = np.float32(acc[s + np.uint64(2)]) * m2 + a2
+        return
     if c == 3:
         c2 = cstep + cstep
         u1 = np.uint64(1)
@@ -264,20 +290,6 @@ def _write_row(dst, dst_off, acc, oi, oh, ow, c, hflip, chw, ekind, lut, mul, ad
                 dst[q] = lut[np.uint64(acc[s])]
                 dst[q + cstep] = lut[np.uint64(acc[s + u1]) + np.uint64(256)]
                 dst[q + c2] = lut[np.uint64(acc[s + u2]) + np.uint64(512)]
-            return
-        if ekind == _E_ARITH and not to_u8:
-            m0 = mul[0]
-            m1 = mul[1]
-            m2 = mul[2]
-            a0 = add[0]
-            a1 = add[1]
-            a2 = add[2]
-            for k in range(ow):
-                q = np.uint64(o0 + k * ostep)
-                s = np.uint64(3 * k)
-                dst[q] = np.float32(acc[s]) * m0 + a0
-                dst[q + cstep] = np.float32(acc[s + u1]) * m1 + a1
-                dst[q + c2] = np.float32(acc[s + u2]) * m2 + a2
             return
     uc = np.uint64(c)
     for k in range(ow):
