@@ -47,6 +47,9 @@ NEAREST = 0
 BILINEAR = 1
 BICUBIC = 2
 
+# Largest column-major crop region (bytes) of the uint8 horizontal pass.
+_COLUMNS_MAX = 1 << 24
+
 # Epilogue kinds (:func:`_write_row`, :func:`_copy_image`).
 _E_COPY = 0  # integer values into uint8, no epilogue: a copy
 _E_LUT = 1  # uint8 values: the epilogue as one 256-entry table per channel
@@ -474,6 +477,64 @@ def _span(vmin, vsz, n):
 
 
 @kernel
+def _to_columns(arr, base, ncols, c, T, ro, L):
+    """Scatter one crop row (``ncols`` pixels at ``arr[base]``) into column-major ``T``:
+    pixel ``x`` channel ``ch`` to ``T[x * L + ro + ch]``."""
+    ub = np.uint64(base)
+    uL = np.uint64(L)
+    q = np.uint64(ro)
+    if c == 3:
+        for x in range(np.uint64(ncols)):
+            p = ub + x * np.uint64(3)
+            T[q] = arr[p]
+            T[q + np.uint64(1)] = arr[p + np.uint64(1)]
+            T[q + np.uint64(2)] = arr[p + np.uint64(2)]
+            q += uL
+        return
+    uc = np.uint64(c)
+    for x in range(np.uint64(ncols)):
+        p = ub + x * uc
+        for ch in range(uc):
+            T[q + ch] = arr[p + ch]
+        q += uL
+
+
+@kernel
+def _hpass_columns_u8(T, L, x0, xmin, xsz, wx, kx, px, hx, ow, c, acc, tmp, row):
+    """The horizontal pass on column-major rows: output column ``j`` is a weighted sum
+    of whole source columns (``L`` = rows * c contiguous values each), which LLVM
+    vectorises, rounded to uint8 and written back row-major (``tmp[r * row + j * c]``).
+    """
+    uL = np.uint64(L)
+    ur = np.uint64(row)
+    for j in range(ow):
+        for m in range(uL):
+            acc[m] = hx
+        wb = j * kx
+        for t in range(xsz[j]):
+            tb = np.uint64((xmin[j] + t - x0) * L)
+            wv = wx[wb + t]
+            for m in range(uL):
+                acc[m] += np.int32(T[tb + m]) * wv
+        for m in range(uL):
+            acc[m] = min(max(acc[m] >> px, 0), 255)
+        # Back to row-major: value m = r * c + ch of column j.
+        q = np.uint64(j * c)
+        if c == 3:
+            for m in range(np.uint64(0), uL, np.uint64(3)):
+                tmp[q] = acc[m]
+                tmp[q + np.uint64(1)] = acc[m + np.uint64(1)]
+                tmp[q + np.uint64(2)] = acc[m + np.uint64(2)]
+                q += ur
+        else:
+            uc = np.uint64(c)
+            for m in range(np.uint64(0), uL, uc):
+                for ch in range(uc):
+                    tmp[q + ch] = acc[m + ch]
+                q += ur
+
+
+@kernel
 def _hpass_u8(arr, base, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0):
     """One crop row (crop column ``x`` at ``arr[base + (x - x0) * c]``) filtered to uint8."""
     if c == 3:
@@ -619,7 +680,8 @@ def _vtap_f32(trow, wk, acc):
 
 @kernel
 def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
-               pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8):
+               pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
+               cscratch):
     """One image resampled (uint8 path): horizontal pass to uint8 rows, vertical pass, epilogue."""
     ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
                                                               ow, interp, antialias)
@@ -631,20 +693,38 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
     x0, x1 = _span(xmin, xsz, bw)
     nrows = y1 - y0
     row = ow * c
-    tmp = np.zeros(max(nrows, 1) * row, np.uint8)
+    tmp = np.empty(max(nrows, 1) * row, np.uint8)  # every row is written before it is read
     line = np.empty(max(x1 - x0, 1) * c, np.uint8)
     cols_inside = left + x0 >= 0 and left + x1 <= w
-    # Horizontal pass: the crop rows the vertical taps read, rounded to uint8.
-    for r in range(y0, y1):
-        sr = pad_index(top + r, h, pad_mode)
-        t0 = (r - y0) * row
-        if sr >= 0 and cols_inside:
-            _hpass_u8(src, off + sr * w * c + (left + x0) * c, x0, xmin, xsz, wx, kx, px,
-                      hx, ow, c, tmp, t0)
-        else:
-            _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
-                        fillv, line)
-            _hpass_u8(line, 0, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0)
+    ncols = x1 - x0
+    L = nrows * c
+    if nrows > 0 and ncols > 0 and ncols * L <= cscratch.size:
+        # Horizontal pass on the crop region stored column-major (cscratch): each output
+        # column is a weighted sum of whole columns, a loop LLVM vectorises, where
+        # row-major it is a scalar gather per pixel (2-2.5x slower, measured).
+        for r in range(y0, y1):
+            sr = pad_index(top + r, h, pad_mode)
+            if sr >= 0 and cols_inside:
+                _to_columns(src, off + (sr * w + left + x0) * c, ncols, c, cscratch,
+                            (r - y0) * c, L)
+            else:
+                _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
+                            fillv, line)
+                _to_columns(line, 0, ncols, c, cscratch, (r - y0) * c, L)
+        _hpass_columns_u8(cscratch, L, x0, xmin, xsz, wx, kx, px, np.int32(hx), ow, c,
+                          np.empty(L, np.int32), tmp, row)
+    else:
+        # Horizontal pass row by row: the crop rows the vertical taps read, to uint8.
+        for r in range(y0, y1):
+            sr = pad_index(top + r, h, pad_mode)
+            t0 = (r - y0) * row
+            if sr >= 0 and cols_inside:
+                _hpass_u8(src, off + sr * w * c + (left + x0) * c, x0, xmin, xsz, wx, kx, px,
+                          hx, ow, c, tmp, t0)
+            else:
+                _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
+                            fillv, line)
+                _hpass_u8(line, 0, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0)
     # Vertical pass from the uint8 rows, then the epilogue.
     acc_row = np.empty(row, np.int32)
     for i in range(oh):
@@ -682,6 +762,12 @@ def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, 
     ccols = np.empty(ow, np.int64)
     lut = np.empty(256 * c, dst.dtype)
     ekind = _E_COPY if ident else _E_LUT
+    # The column-major crop region of the horizontal pass, reused by every image: at
+    # most a box's pixels, capped (a larger region takes the row-by-row pass).
+    need = 0
+    for n in range(n0, n1):
+        need = max(need, boxes[4 * n + 2] * boxes[4 * n + 3] * c)
+    cscratch = np.empty(min(need, _COLUMNS_MAX), np.uint8)
     if not ident:
         for ch in range(c):
             for v in range(256):
@@ -708,7 +794,8 @@ def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, 
                         cline, ccols)
             continue
         _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
-                   pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
+                   pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
+                   cscratch)
 
 
 @kernel
