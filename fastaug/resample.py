@@ -32,6 +32,10 @@ IMAGE_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32))
 # Box sides beyond this would mean weight tables and row buffers of gigabytes.
 _MAX_SIDE = 2**24
 
+# Largest crop region (bytes) the uint8 horizontal pass stores column-major (its fast
+# form); a larger one is filtered row by row. Tests lower it to reach that path.
+_COLUMNS_MAX = 1 << 24
+
 
 @dataclass(frozen=True, eq=False)
 class PackedImages:
@@ -375,7 +379,7 @@ def resized_crop(
 
     def chunk(a: int, z: int) -> None:
         kernel(src, packed.offsets, packed.heights, packed.widths, c, b, frames, flips, oh, ow,
-               interp, aa, pad, fillv, mulv, addv, dst1, chw, to_u8, a, z)
+               interp, aa, pad, fillv, mulv, addv, dst1, chw, to_u8, a, z, _COLUMNS_MAX)
 
     _pool.run_chunks(chunk, n, nthreads)
     if out is not None and not direct:

@@ -152,6 +152,21 @@ def test_large_scale_factors_uint8(interp, scale):
         np.testing.assert_array_equal(got[0], want)
 
 
+@pytest.mark.parametrize("pad", ["constant", "reflect"])
+@pytest.mark.parametrize("interp", ["bilinear", "bicubic"])
+def test_uint8_row_by_row_horizontal_pass(monkeypatch, interp, pad):
+    # Crop regions above the column-major scratch cap take the row-by-row pass: with the
+    # cap at 0 every image does; same exact reference.
+    import fastaug.resample as rs
+
+    monkeypatch.setattr(rs, "_COLUMNS_MAX", 0)
+    rng = np.random.default_rng([10, interp == "bicubic", pad == "reflect"])
+    for _ in range(3):
+        imgs, boxes, size, c = _case(rng, np.uint8)
+        for aa in (True, False):
+            _check(imgs, boxes, size, c, rng, interp, aa, pad, 0)
+
+
 def test_same_size_box_is_a_padded_copy():
     rng = np.random.default_rng(3)
     img = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)

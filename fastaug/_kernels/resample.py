@@ -47,9 +47,6 @@ NEAREST = 0
 BILINEAR = 1
 BICUBIC = 2
 
-# Largest column-major crop region (bytes) of the uint8 horizontal pass.
-_COLUMNS_MAX = 1 << 24
-
 # Epilogue kinds (:func:`_write_row`, :func:`_copy_image`).
 _E_COPY = 0  # integer values into uint8, no epilogue: a copy
 _E_LUT = 1  # uint8 values: the epilogue as one 256-entry table per channel
@@ -743,7 +740,7 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
 
 @kernel
 def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
-                antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
+                antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1, columns_max):
     """Images ``[n0, n1)`` of a uint8 batch (flat HWC ``src``) into flat ``dst``.
 
     ``boxes`` (N*4 int64: top, left, height, width), ``frames`` (N*4 int64: the
@@ -763,11 +760,12 @@ def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, 
     lut = np.empty(256 * c, dst.dtype)
     ekind = _E_COPY if ident else _E_LUT
     # The column-major crop region of the horizontal pass, reused by every image: at
-    # most a box's pixels, capped (a larger region takes the row-by-row pass).
+    # most a box's pixels, capped at columns_max bytes (a larger region takes the
+    # row-by-row pass).
     need = 0
     for n in range(n0, n1):
         need = max(need, boxes[4 * n + 2] * boxes[4 * n + 3] * c)
-    cscratch = np.empty(min(need, _COLUMNS_MAX), np.uint8)
+    cscratch = np.empty(min(need, columns_max), np.uint8)
     if not ident:
         for ch in range(c):
             for v in range(256):
@@ -837,7 +835,7 @@ def _resize_f32(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, in
 
 @kernel
 def resample_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
-                 antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
+                 antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1, columns_max):
     """:func:`resample_u8` for float32 input: float32 arithmetic, no rounding between passes."""
     fillv = np.empty(c, np.float32)
     for ch in range(c):
