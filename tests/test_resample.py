@@ -198,6 +198,31 @@ def test_array_list_and_packed_inputs_agree():
     np.testing.assert_array_equal(a, c)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_large_images_in_a_list_are_read_in_place(dtype):
+    # Lists of large images skip packing (one kernel call per image, on the arrays
+    # themselves): same results as the packed batch, including a read-only and a
+    # non-contiguous image, and the inputs stay untouched.
+    rng = np.random.default_rng(11)
+    shapes = [(150, 170, 3), (160, 140, 3), (149, 151, 3)]
+    imgs = [(rng.integers(0, 256, s, dtype=np.uint8) if dtype == np.uint8
+             else rng.random(s, dtype=np.float32)) for s in shapes]
+    imgs[1].flags.writeable = False
+    imgs[2] = np.asfortranarray(imgs[2])
+    before = [im.copy() for im in imgs]
+    boxes = np.array([[-5, 10, 120, 90], [3, -4, 160, 150], [0, 0, 149, 151]])
+    kw = dict(hflip=np.array([True, False, True]), padding_mode="reflect",
+              mul=[0.5, 1.0, 2.0], add=0.25, out_dtype=np.float32,
+              data_format="channels_first")
+    got = resized_crop(imgs, boxes, (64, 48), **kw)
+    want = resized_crop(PackedImages.pack(imgs), boxes, (64, 48), **kw)
+    np.testing.assert_array_equal(got, want)
+    got2 = resized_crop(imgs, boxes, (64, 48), num_threads=2, **kw)
+    np.testing.assert_array_equal(got2, want)
+    for im, b in zip(imgs, before):
+        np.testing.assert_array_equal(im, b)
+
+
 def test_threads_out_and_inputs_untouched():
     rng = np.random.default_rng(5)
     imgs = [rng.integers(0, 256, (int(h), 17, 3), dtype=np.uint8)

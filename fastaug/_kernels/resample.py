@@ -740,13 +740,15 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
 
 @kernel
 def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
-                antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1, columns_max):
+                antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1, cscratch):
     """Images ``[n0, n1)`` of a uint8 batch (flat HWC ``src``) into flat ``dst``.
 
     ``boxes`` (N*4 int64: top, left, height, width), ``frames`` (N*4 int64: the
     size (sh, sw) the box is resized to and the (top, left) of the (oh, ow) output
     window in it), ``flips`` (N*2 uint8: horizontal, vertical), ``fill`` (c float64,
-    integral in [0, 255]), ``mul``/``add`` (c float32).
+    integral in [0, 255]), ``mul``/``add`` (c float32). ``cscratch`` (uint8, the
+    caller's, so one buffer serves many calls): the column-major crop region of the
+    horizontal pass; an image whose region is larger is filtered row by row.
     """
     fillv = np.empty(c, np.uint8)
     ident = to_u8
@@ -759,13 +761,6 @@ def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, 
     ccols = np.empty(ow, np.int64)
     lut = np.empty(256 * c, dst.dtype)
     ekind = _E_COPY if ident else _E_LUT
-    # The column-major crop region of the horizontal pass, reused by every image: at
-    # most a box's pixels, capped at columns_max bytes (a larger region takes the
-    # row-by-row pass).
-    need = 0
-    for n in range(n0, n1):
-        need = max(need, boxes[4 * n + 2] * boxes[4 * n + 3] * c)
-    cscratch = np.empty(min(need, columns_max), np.uint8)
     if not ident:
         for ch in range(c):
             for v in range(256):
@@ -835,7 +830,7 @@ def _resize_f32(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, in
 
 @kernel
 def resample_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
-                 antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1, columns_max):
+                 antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1, cscratch):
     """:func:`resample_u8` for float32 input: float32 arithmetic, no rounding between passes."""
     fillv = np.empty(c, np.float32)
     for ch in range(c):
