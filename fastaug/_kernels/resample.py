@@ -47,7 +47,7 @@ NEAREST = 0
 BILINEAR = 1
 BICUBIC = 2
 
-# Epilogue kinds (:func:`_write_row`, :func:`_copy_image`).
+# Epilogue kinds (:func:`_write_rows`, :func:`_copy_image`).
 _E_COPY = 0  # integer values into uint8, no epilogue: a copy
 _E_LUT = 1  # uint8 values: the epilogue as one 256-entry table per channel
 _E_ARITH = 2  # float values: v * mul + add (rounded for uint8 output)
@@ -233,80 +233,86 @@ def _to_u8(v):
 
 
 @kernel
-def _write_row(dst, dst_off, acc, oi, oh, ow, c, hflip, chw, ekind, lut, mul, add, to_u8):
-    """Epilogue of one output row: ``acc[:ow*c]`` (unflipped, channels last) to ``dst``.
+def _write_rows(dst, dst_off, vals, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8):
+    """Epilogue of a whole image: ``vals`` (oh * ow * c, rows unflipped, channels last) to
+    ``dst`` at ``dst_off``, flipped and laid out as asked.
 
     ``ekind`` as in :func:`_copy_image`: integer values in [0, 255] copied or looked
     up in ``lut`` (256 entries per channel), float values through ``v * mul + add``.
+    One call per image, not per row: a call that takes arrays costs an atomic
+    reference count per array, which per row was a tenth of a 224x224 image.
     Unsigned indices: no negative-index wrap on each access.
     """
     pstep = 1 if chw else c  # output step between pixels of a row
     cstep = np.uint64(oh * ow if chw else 1)  # and between channels of a pixel
-    o0 = dst_off + oi * ow * pstep
-    if ekind == _E_COPY and not chw and not hflip:
-        uo = np.uint64(o0)
-        for m in range(np.uint64(ow * c)):
-            dst[uo + m] = acc[m]
-        return
-    if hflip:
-        o0 += (ow - 1) * pstep
-        ostep = -pstep
-    else:
-        ostep = pstep
-    if c == 3 and chw and ekind != _E_COPY and not to_u8:
-        # Float planes from interleaved values: unit-stride stores, so LLVM vectorises
-        # the loop (deinterleaving loads); the same float32 operations as the table.
-        m0 = mul[0]
-        m1 = mul[1]
-        m2 = mul[2]
-        a0 = add[0]
-        a1 = add[1]
-        a2 = add[2]
-        d0 = np.uint64(o0)
-        d1 = d0 + cstep
-        d2 = d1 + cstep
-        u3 = np.uint64(3)
+    for i in range(oh):
+        oi = oh - 1 - i if vflip else i
+        ab = np.uint64(i * ow * c)  # row i of vals
+        o0 = dst_off + oi * ow * pstep
+        if ekind == _E_COPY and not chw and not hflip:
+            uo = np.uint64(o0)
+            for m in range(np.uint64(ow * c)):
+                dst[uo + m] = vals[ab + m]
+            continue
         if hflip:
-            for k in range(np.uint64(ow)):
-                s = k * u3
-                dst[d0 - k] = np.float32(acc[s]) * m0 + a0
-                dst[d1 - k] = np.float32(acc[s + np.uint64(1)]) * m1 + a1
-                dst[d2 - k] = np.float32(acc[s + np.uint64(2)]) * m2 + a2
+            o0 += (ow - 1) * pstep
+            ostep = -pstep
         else:
-            for k in range(np.uint64(ow)):
-                s = k * u3
-                dst[d0 + k] = np.float32(acc[s]) * m0 + a0
-                dst[d1 + k] = np.float32(acc[s + np.uint64(1)]) * m1 + a1
-                dst[d2 + k] = np.float32(acc[s + np.uint64(2)]) * m2 + a2
-        return
-    if c == 3:
-        c2 = cstep + cstep
-        u1 = np.uint64(1)
-        u2 = np.uint64(2)
-        if ekind == _E_LUT:
-            for k in range(ow):
-                q = np.uint64(o0 + k * ostep)
-                s = np.uint64(3 * k)
-                dst[q] = lut[np.uint64(acc[s])]
-                dst[q + cstep] = lut[np.uint64(acc[s + u1]) + np.uint64(256)]
-                dst[q + c2] = lut[np.uint64(acc[s + u2]) + np.uint64(512)]
-            return
-    uc = np.uint64(c)
-    for k in range(ow):
-        q = np.uint64(o0 + k * ostep)
-        s = np.uint64(k) * uc
-        for ch in range(c):
-            uch = np.uint64(ch)
-            v = acc[s + uch]
-            u = q + uch * cstep
-            if ekind == _E_COPY:
-                dst[u] = v
-            elif ekind == _E_LUT:
-                dst[u] = lut[np.uint64(v) + np.uint64(256) * uch]
-            elif to_u8:
-                dst[u] = _to_u8(np.float32(v) * mul[ch] + add[ch])
+            ostep = pstep
+        if c == 3 and chw and ekind != _E_COPY and not to_u8:
+            # Float planes from interleaved values: unit-stride stores, so LLVM vectorises
+            # the loop (deinterleaving loads); the same float32 operations as the table.
+            m0 = mul[0]
+            m1 = mul[1]
+            m2 = mul[2]
+            a0 = add[0]
+            a1 = add[1]
+            a2 = add[2]
+            d0 = np.uint64(o0)
+            d1 = d0 + cstep
+            d2 = d1 + cstep
+            u3 = np.uint64(3)
+            if hflip:
+                for k in range(np.uint64(ow)):
+                    s = k * u3
+                    dst[d0 - k] = np.float32(vals[ab + s]) * m0 + a0
+                    dst[d1 - k] = np.float32(vals[ab + s + np.uint64(1)]) * m1 + a1
+                    dst[d2 - k] = np.float32(vals[ab + s + np.uint64(2)]) * m2 + a2
             else:
-                dst[u] = np.float32(v) * mul[ch] + add[ch]
+                for k in range(np.uint64(ow)):
+                    s = k * u3
+                    dst[d0 + k] = np.float32(vals[ab + s]) * m0 + a0
+                    dst[d1 + k] = np.float32(vals[ab + s + np.uint64(1)]) * m1 + a1
+                    dst[d2 + k] = np.float32(vals[ab + s + np.uint64(2)]) * m2 + a2
+            continue
+        if c == 3:
+            c2 = cstep + cstep
+            u1 = np.uint64(1)
+            u2 = np.uint64(2)
+            if ekind == _E_LUT:
+                for k in range(ow):
+                    q = np.uint64(o0 + k * ostep)
+                    s = np.uint64(3 * k)
+                    dst[q] = lut[np.uint64(vals[ab + s])]
+                    dst[q + cstep] = lut[np.uint64(vals[ab + s + u1]) + np.uint64(256)]
+                    dst[q + c2] = lut[np.uint64(vals[ab + s + u2]) + np.uint64(512)]
+                continue
+        uc = np.uint64(c)
+        for k in range(ow):
+            q = np.uint64(o0 + k * ostep)
+            s = np.uint64(k) * uc
+            for ch in range(c):
+                uch = np.uint64(ch)
+                v = vals[ab + s + uch]
+                u = q + uch * cstep
+                if ekind == _E_COPY:
+                    dst[u] = v
+                elif ekind == _E_LUT:
+                    dst[u] = lut[np.uint64(v) + np.uint64(256) * uch]
+                elif to_u8:
+                    dst[u] = _to_u8(np.float32(v) * mul[ch] + add[ch])
+                else:
+                    dst[u] = np.float32(v) * mul[ch] + add[ch]
 
 
 @kernel
@@ -471,29 +477,6 @@ def _span(vmin, vsz, n):
     if hi <= lo:
         return 0, 0
     return lo, hi
-
-
-@kernel
-def _to_columns(arr, base, ncols, c, T, ro, L):
-    """Scatter one crop row (``ncols`` pixels at ``arr[base]``) into column-major ``T``:
-    pixel ``x`` channel ``ch`` to ``T[x * L + ro + ch]``."""
-    ub = np.uint64(base)
-    uL = np.uint64(L)
-    q = np.uint64(ro)
-    if c == 3:
-        for x in range(np.uint64(ncols)):
-            p = ub + x * np.uint64(3)
-            T[q] = arr[p]
-            T[q + np.uint64(1)] = arr[p + np.uint64(1)]
-            T[q + np.uint64(2)] = arr[p + np.uint64(2)]
-            q += uL
-        return
-    uc = np.uint64(c)
-    for x in range(np.uint64(ncols)):
-        p = ub + x * uc
-        for ch in range(uc):
-            T[q + ch] = arr[p + ch]
-        q += uL
 
 
 @kernel
@@ -662,17 +645,65 @@ def _hpass_f32(arr, base, x0, xmin, xsz, wx, kx, ow, c, tmp, t0):
 
 
 @kernel
-def _vtap_u8(trow, wk, acc):
-    """``acc += trow * wk``: one vertical tap over a row (views from 0: no index wrap,
-    so LLVM vectorises it)."""
-    for m in range(acc.size):
-        acc[m] += np.int32(trow[m]) * wk
-
-
-@kernel
 def _vtap_f32(trow, wk, acc):
     for m in range(acc.size):
         acc[m] += trow[m] * wk
+
+
+@kernel
+def _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, line, T):
+    """Crop rows ``[y0, y1)``, columns ``[x0, x1)`` (padded as ``pad_mode``) into
+    column-major ``T``: crop pixel (r, x) channel ``ch`` at ``T[(x - x0) * L + (r - y0) * c
+    + ch]``, ``L = (y1 - y0) * c``. Rows reaching outside the image go through ``line``.
+    """
+    ncols = x1 - x0
+    L = (y1 - y0) * c
+    uL = np.uint64(L)
+    cols_inside = left + x0 >= 0 and left + x1 <= w
+    for r in range(y0, y1):
+        sr = pad_index(top + r, h, pad_mode)
+        q = np.uint64((r - y0) * c)
+        if sr >= 0 and cols_inside:
+            arr = src
+            ub = np.uint64(off + (sr * w + left + x0) * c)
+        else:
+            _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
+                        fillv, line)
+            arr = line
+            ub = np.uint64(0)
+        if c == 3:
+            for x in range(np.uint64(ncols)):
+                p = ub + x * np.uint64(3)
+                T[q] = arr[p]
+                T[q + np.uint64(1)] = arr[p + np.uint64(1)]
+                T[q + np.uint64(2)] = arr[p + np.uint64(2)]
+                q += uL
+        else:
+            uc = np.uint64(c)
+            for x in range(np.uint64(ncols)):
+                p = ub + x * uc
+                for ch in range(uc):
+                    T[q + ch] = arr[p + ch]
+                q += uL
+
+
+@kernel
+def _vpass_u8(tmp, row, ymin, ysz, wy, ky, y0, py, hy, oh, acc, vout):
+    """The vertical pass: output row ``i`` of ``vout`` (uint8) from the rows of ``tmp``
+    its taps read, each a whole row of ``row`` values (vectorised)."""
+    ur = np.uint64(row)
+    for i in range(oh):
+        for m in range(ur):
+            acc[m] = hy
+        wb = i * ky
+        for k in range(ysz[i]):
+            tb = np.uint64((ymin[i] + k - y0) * row)
+            wv = wy[wb + k]
+            for m in range(ur):
+                acc[m] += np.int32(tmp[tb + m]) * wv
+        ob = np.uint64(i * row)
+        for m in range(ur):
+            vout[ob + m] = min(max(acc[m] >> py, 0), 255)
 
 
 @kernel
@@ -689,29 +720,22 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
     y0, y1 = _span(ymin, ysz, bh)
     x0, x1 = _span(xmin, xsz, bw)
     nrows = y1 - y0
+    ncols = x1 - x0
     row = ow * c
     tmp = np.empty(max(nrows, 1) * row, np.uint8)  # every row is written before it is read
-    line = np.empty(max(x1 - x0, 1) * c, np.uint8)
-    cols_inside = left + x0 >= 0 and left + x1 <= w
-    ncols = x1 - x0
+    line = np.empty(max(ncols, 1) * c, np.uint8)
     L = nrows * c
     if nrows > 0 and ncols > 0 and ncols * L <= cscratch.size:
         # Horizontal pass on the crop region stored column-major (cscratch): each output
         # column is a weighted sum of whole columns, a loop LLVM vectorises, where
         # row-major it is a scalar gather per pixel (2-2.5x slower, measured).
-        for r in range(y0, y1):
-            sr = pad_index(top + r, h, pad_mode)
-            if sr >= 0 and cols_inside:
-                _to_columns(src, off + (sr * w + left + x0) * c, ncols, c, cscratch,
-                            (r - y0) * c, L)
-            else:
-                _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
-                            fillv, line)
-                _to_columns(line, 0, ncols, c, cscratch, (r - y0) * c, L)
+        _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, line,
+                    cscratch)
         _hpass_columns_u8(cscratch, L, x0, xmin, xsz, wx, kx, px, np.int32(hx), ow, c,
                           np.empty(L, np.int32), tmp, row)
     else:
         # Horizontal pass row by row: the crop rows the vertical taps read, to uint8.
+        cols_inside = left + x0 >= 0 and left + x1 <= w
         for r in range(y0, y1):
             sr = pad_index(top + r, h, pad_mode)
             t0 = (r - y0) * row
@@ -722,20 +746,10 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
                 _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
                             fillv, line)
                 _hpass_u8(line, 0, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0)
-    # Vertical pass from the uint8 rows, then the epilogue.
-    acc_row = np.empty(row, np.int32)
-    for i in range(oh):
-        for m in range(row):
-            acc_row[m] = hy
-        wb = i * ky
-        for k in range(ysz[i]):
-            t0 = (ymin[i] + k - y0) * row
-            _vtap_u8(tmp[t0:t0 + row], wy[wb + k], acc_row)
-        for m in range(row):
-            acc_row[m] = min(max(acc_row[m] >> py, 0), 255)
-        oi = oh - 1 - i if vflip else i
-        _write_row(dst, dst_off, acc_row, oi, oh, ow, c, hflip, chw, ekind, lut, mul, add,
-                   to_u8)
+    vout = np.empty(oh * row, np.uint8)
+    _vpass_u8(tmp, row, ymin, ysz, wy, ky, y0, py, np.int32(hy), oh, np.empty(row, np.int32),
+              vout)
+    _write_rows(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
 
 
 @kernel
@@ -816,16 +830,13 @@ def _resize_f32(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, in
             _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
                         fillv, line)
             _hpass_f32(line, 0, x0, xmin, xsz, wx, kx, ow, c, tmp, t0)
-    acc_row = np.empty(row, np.float32)
+    vout = np.zeros(oh * row, np.float32)
     for i in range(oh):
-        acc_row[:] = 0.0
         wb = i * ky
         for k in range(ysz[i]):
             t0 = (ymin[i] + k - y0) * row
-            _vtap_f32(tmp[t0:t0 + row], wy[wb + k], acc_row)
-        oi = oh - 1 - i if vflip else i
-        _write_row(dst, dst_off, acc_row, oi, oh, ow, c, hflip, chw, ekind, lut, mul, add,
-                   to_u8)
+            _vtap_f32(tmp[t0:t0 + row], wy[wb + k], vout[i * row:(i + 1) * row])
+    _write_rows(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
 
 
 @kernel
