@@ -480,38 +480,64 @@ def _span(vmin, vsz, n):
 
 
 @kernel
-def _hpass_columns_u8(T, L, x0, xmin, xsz, wx, kx, px, hx, ow, c, acc, tmp, row):
+def _hpass_columns_u8(T, L, x0, xmin, xsz, wx, kx, px, hx, ow, c, acc, hblk, tmp, row):
     """The horizontal pass on column-major rows: output column ``j`` is a weighted sum
     of whole source columns (``L`` = rows * c contiguous values each), which LLVM
     vectorises, rounded to uint8 and written back row-major (``tmp[r * row + j * c]``).
+
+    Taps go two at a time (half the loads and stores of ``acc``), and columns eight
+    at a time through ``hblk`` (8 * L), so the write-back stores 8 pixels contiguously
+    per row instead of one pixel per row per column.
     """
     uL = np.uint64(L)
-    ur = np.uint64(row)
-    for j in range(ow):
-        for m in range(uL):
-            acc[m] = hx
-        wb = j * kx
-        for t in range(xsz[j]):
-            tb = np.uint64((xmin[j] + t - x0) * L)
-            wv = wx[wb + t]
+    u1 = np.uint64(1)
+    u2 = np.uint64(2)
+    nrows = L // c
+    for j0 in range(0, ow, 8):
+        nb = min(8, ow - j0)
+        for jj in range(nb):
+            j = j0 + jj
             for m in range(uL):
-                acc[m] += np.int32(T[tb + m]) * wv
-        for m in range(uL):
-            acc[m] = min(max(acc[m] >> px, 0), 255)
-        # Back to row-major: value m = r * c + ch of column j.
-        q = np.uint64(j * c)
-        if c == 3:
-            for m in range(np.uint64(0), uL, np.uint64(3)):
-                tmp[q] = acc[m]
-                tmp[q + np.uint64(1)] = acc[m + np.uint64(1)]
-                tmp[q + np.uint64(2)] = acc[m + np.uint64(2)]
-                q += ur
+                acc[m] = hx
+            wb = j * kx
+            n = xsz[j]
+            t = 0
+            while t + 1 < n:
+                ta = np.uint64((xmin[j] + t - x0) * L)
+                wa = wx[wb + t]
+                wv = wx[wb + t + 1]
+                for m in range(uL):
+                    acc[m] += np.int32(T[ta + m]) * wa + np.int32(T[ta + uL + m]) * wv
+                t += 2
+            if t < n:
+                ta = np.uint64((xmin[j] + t - x0) * L)
+                wa = wx[wb + t]
+                for m in range(uL):
+                    acc[m] += np.int32(T[ta + m]) * wa
+            hb = np.uint64(jj * L)
+            for m in range(uL):
+                hblk[hb + m] = min(max(acc[m] >> px, 0), 255)
+        # Back to row-major: value r * c + ch of block column jj to tmp[r, j0 + jj, ch].
+        if c == 3 and nb == 8:
+            for r in range(nrows):
+                q = np.uint64(r * row + j0 * 3)
+                p = np.uint64(r * 3)
+                for _ in range(8):
+                    tmp[q] = hblk[p]
+                    tmp[q + u1] = hblk[p + u1]
+                    tmp[q + u2] = hblk[p + u2]
+                    q += np.uint64(3)
+                    p += uL
         else:
             uc = np.uint64(c)
-            for m in range(np.uint64(0), uL, uc):
-                for ch in range(uc):
-                    tmp[q + ch] = acc[m + ch]
-                q += ur
+            for r in range(nrows):
+                q = np.uint64(r * row + j0 * c)
+                p = np.uint64(r * c)
+                for _ in range(nb):
+                    for ch in range(uc):
+                        tmp[q + ch] = hblk[p + ch]
+                    q += uc
+                    p += uL
 
 
 @kernel
@@ -732,7 +758,7 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
         _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, line,
                     cscratch)
         _hpass_columns_u8(cscratch, L, x0, xmin, xsz, wx, kx, px, np.int32(hx), ow, c,
-                          np.empty(L, np.int32), tmp, row)
+                          np.empty(L, np.int32), np.empty(8 * L, np.uint8), tmp, row)
     else:
         # Horizontal pass row by row: the crop rows the vertical taps read, to uint8.
         cols_inside = left + x0 >= 0 and left + x1 <= w
