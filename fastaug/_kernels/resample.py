@@ -364,6 +364,12 @@ def _copy_image(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, pa
     cstep = np.uint64(oh * ow if chw else 1)  # and between channels of a pixel
     cstep2 = cstep + cstep
     nrow = np.uint64(ow * c)
+    m0 = mul[0]
+    a0 = add[0]
+    m1 = mul[min(1, c - 1)]
+    a1 = add[min(1, c - 1)]
+    m2 = mul[min(2, c - 1)]
+    a2 = add[min(2, c - 1)]
     for i in range(oh):
         r = wt + i if same else _nearest(wt + i, bh, sh)
         sr = pad_index(top + r, h, pad_mode)
@@ -404,6 +410,24 @@ def _copy_image(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, pa
             ostep = -pstep
         else:
             ostep = pstep
+        if c == 3 and chw and ekind != _E_COPY and not to_u8:
+            # As in _write_rows: unit-stride plane stores, vectorised.
+            d0 = np.uint64(o0)
+            d1 = d0 + cstep
+            d2 = d1 + cstep
+            if hflip:
+                for k in range(np.uint64(ow)):
+                    s = k * np.uint64(3)
+                    dst[d0 - k] = np.float32(line[s]) * m0 + a0
+                    dst[d1 - k] = np.float32(line[s + u1]) * m1 + a1
+                    dst[d2 - k] = np.float32(line[s + u2]) * m2 + a2
+            else:
+                for k in range(np.uint64(ow)):
+                    s = k * np.uint64(3)
+                    dst[d0 + k] = np.float32(line[s]) * m0 + a0
+                    dst[d1 + k] = np.float32(line[s + u1]) * m1 + a1
+                    dst[d2 + k] = np.float32(line[s + u2]) * m2 + a2
+            continue
         if c == 3:
             if ekind == _E_LUT:
                 for k in range(ow):
