@@ -177,6 +177,17 @@ def _loose(images: Sequence[np.ndarray]) -> _Loose | None:
     return _Loose(datas, shapes[:, 0].copy(), shapes[:, 1].copy(), int(shapes[0, 2]), dt)
 
 
+def _packed_unchecked(data: np.ndarray, offsets: np.ndarray, heights: np.ndarray,
+                      widths: np.ndarray, c: int) -> PackedImages:
+    """A :class:`PackedImages` valid by construction, without ``__post_init__``'s checks
+    (about 8 us, a few percent of a CIFAR batch)."""
+    p = object.__new__(PackedImages)
+    for name, v in (("data", data), ("offsets", offsets), ("heights", heights),
+                    ("widths", widths), ("channels", c)):
+        object.__setattr__(p, name, v)
+    return p
+
+
 def _as_packed(images: Any) -> PackedImages | _Loose:
     if isinstance(images, PackedImages):
         return images
@@ -189,9 +200,11 @@ def _as_packed(images: Any) -> PackedImages | _Loose:
         n, h, w, c = images.shape
         if min(h, w, c) < 1:
             raise ValueError(f"images must have H, W, C >= 1, got shape {images.shape}")
-        data = np.ascontiguousarray(images).reshape(-1)
-        return PackedImages(data, np.arange(n, dtype=np.int64) * (h * w * c),
-                            np.full(n, h, np.int64), np.full(n, w, np.int64), c)
+        if max(h, w) > _MAX_SIDE:
+            raise ValueError(f"heights and widths must be <= {_MAX_SIDE}")
+        return _packed_unchecked(np.ascontiguousarray(images).reshape(-1),
+                                 np.arange(n, dtype=np.int64) * (h * w * c),
+                                 np.full(n, h, np.int64), np.full(n, w, np.int64), c)
     loose = _loose(images)
     return PackedImages.pack(images) if loose is None else loose
 
@@ -199,6 +212,9 @@ def _as_packed(images: Any) -> PackedImages | _Loose:
 def _per_channel(name: str, value: Any, c: int, default: float) -> np.ndarray:
     if value is None:
         return np.full(c, default)
+    if (type(value) is np.ndarray and value.shape == (c,) and value.dtype.kind in "iuf"
+            and np.isfinite(value).all()):
+        return value.astype(np.float64)  # the common case, without broadcasting
     v = np.asarray(value)
     if v.dtype == object or v.dtype.kind not in "iuf" or v.ndim > 1:
         raise TypeError(f"{name} must be a real number or a sequence of {c} real numbers, "
@@ -405,7 +421,12 @@ def resized_crop(
     addv = _per_channel("add", add, c, 0.0).astype(np.float32)
     if not (np.isfinite(mulv).all() and np.isfinite(addv).all()):
         raise ValueError(f"mul and add must be representable in float32, got {mul!r}, {add!r}")
-    odt = check_dtype("out_dtype", out_dtype, IMAGE_DTYPES) or packed.dtype
+    if out_dtype is None:
+        odt = packed.dtype
+    elif isinstance(out_dtype, np.dtype) and out_dtype in IMAGE_DTYPES:
+        odt = out_dtype
+    else:
+        odt = check_dtype("out_dtype", out_dtype, IMAGE_DTYPES)
     nthreads = _pool.resolve_threads(num_threads)
     chw = data_format == "channels_first"
     shape = (n, c, oh, ow) if chw else (n, oh, ow, c)
