@@ -27,7 +27,18 @@ which is what torchvision v2 calls for tensors:
 
 Tables (tap runs and weights per output row and column) are built per image
 inside the kernel. A crop the same size as the output is copied (torchvision
-returns the crop unchanged when the size does not change).
+returns the crop unchanged when the size does not change), row by row: the
+columns inside the image as one run, only the padded border looked up.
+
+Speed (uint8): both passes are written so that LLVM vectorises them. The
+vertical pass is naturally a weighted sum of whole rows. The horizontal pass,
+row-major, is a gather per output pixel (scalar), so the crop region is first
+stored column-major (a transpose, in the caller's scratch) and each output
+column becomes a weighted sum of whole source columns; the result is written
+back row-major. That made the pass 2-2.5x faster. The epilogue of 3-channel
+float output stores each plane with unit stride (vectorised, deinterleaving
+loads). Helpers that take arrays are called per image, not per row or tap: each
+such call costs an atomic reference count per array.
 
 Kernels are serial and release the GIL; callers split batches over threads
 (``fastaug/_pool.py``). One kernel per input dtype; the output dtype is a second
