@@ -329,7 +329,8 @@ def resized_crop(
     images : ndarray, PackedImages or sequence of ndarray
         uint8 or float32, channels last: an (N, H, W, C) array, a
         :class:`PackedImages`, or a sequence of (H, W, C) arrays of any sizes
-        (packed into one buffer first). Never modified.
+        (small ones packed into one buffer first, large ones read in place).
+        Never modified.
     boxes : array_like of int, shape (N, 4) or (4,)
         ``(top, left, height, width)`` in source pixels; may reach outside the
         image (then padded). Height and width >= 1.
