@@ -11,6 +11,10 @@ ImageNet mean/std:
 * ``eval``: Resize(256) + CenterCrop(224) + ToDtype + Normalize. fastaug: one
   ``resized_crop`` call (``resize_to=(256, 341)``: only the 224x224 window is
   computed). PIL: ``resize().crop()`` + numpy normalise.
+* ``cifar``: 128 random 32x32x3 uint8 images, RandomCrop(32, padding=4,
+  padding_mode="reflect") + random horizontal flip + ToDtype + Normalize to
+  (128, 3, 32, 32) float32: ``resized_crop``'s copy path (no resampling).
+  numpy: one ``np.pad`` of the batch, then per image slice, flip, normalise.
 
 Every timing is the median of ``--repeats`` batches, one thread (``num_threads=1``)
 unless ``--threads`` says otherwise; load from other processes shifts all rows::
@@ -110,6 +114,29 @@ def main() -> None:
                      out_dtype=np.float32, data_format="channels_first", out=out,
                      num_threads=args.threads)
 
+    nc = 128
+    cifar = np.random.default_rng(3).integers(0, 256, (nc, 32, 32, 3), dtype=np.uint8)
+    crng = np.random.default_rng(4)
+    cboxes = np.stack([crng.integers(-4, 5, nc), crng.integers(-4, 5, nc),
+                       np.full(nc, 32), np.full(nc, 32)], axis=1)
+    cflips = crng.random(nc) < 0.5
+    cout = np.empty((nc, 3, 32, 32), np.float32)
+
+    def fa_cifar() -> None:
+        resized_crop(cifar, cboxes, 32, hflip=cflips, padding_mode="reflect", mul=mul, add=add,
+                     out_dtype=np.float32, data_format="channels_first", out=cout,
+                     num_threads=args.threads)
+
+    m32c, a32c = mul.astype(np.float32), add.astype(np.float32)
+
+    def np_cifar() -> None:
+        padded = np.pad(cifar, ((0, 0), (4, 4), (4, 4), (0, 0)), mode="reflect")
+        for i, (t, lf, _, _) in enumerate(cboxes):
+            im = padded[i, t + 4:t + 36, lf + 4:lf + 36]
+            if cflips[i]:
+                im = im[:, ::-1]
+            cout[i] = (im.astype(np.float32) * m32c + a32c).transpose(2, 0, 1)
+
     rows = [("train fastaug", fa_train), ("eval fastaug", fa_eval)]
     try:
         from PIL import Image
@@ -135,10 +162,13 @@ def main() -> None:
                 norm(np.asarray(r), i)
 
         rows += [("train PIL+numpy", pil_train), ("eval PIL+numpy", pil_eval)]
-    print(f"batch {n} of {h}x{w}x3 uint8 -> {n}x3x224x224 float32, threads {args.threads}")
+    rows += [("cifar fastaug", fa_cifar), ("cifar numpy", np_cifar)]
+    print(f"batch {n} of {h}x{w}x3 uint8 -> {n}x3x224x224 float32 (cifar: {nc} of 32x32x3 "
+          f"-> {nc}x3x32x32), threads {args.threads}")
     for name, fn in rows:
-        t = median_time(fn, args.repeats)
-        print(f"{name:18s} {t * 1e3:8.1f} ms/batch  {n / t:8.0f} images/s")
+        k = nc if name.startswith("cifar") else n
+        t = median_time(fn, args.repeats * (20 if k == nc else 1))
+        print(f"{name:18s} {t * 1e3:8.2f} ms/batch  {k / t:8.0f} images/s")
 
 
 if __name__ == "__main__":

@@ -152,6 +152,21 @@ def test_large_scale_factors_uint8(interp, scale):
         np.testing.assert_array_equal(got[0], want)
 
 
+@pytest.mark.parametrize("pad", ["constant", "reflect"])
+@pytest.mark.parametrize("interp", ["bilinear", "bicubic"])
+def test_uint8_row_by_row_horizontal_pass(monkeypatch, interp, pad):
+    # Crop regions above the column-major scratch cap take the row-by-row pass: with the
+    # cap at 0 every image does; same exact reference.
+    import fastaug.resample as rs
+
+    monkeypatch.setattr(rs, "_COLUMNS_MAX", 0)
+    rng = np.random.default_rng([10, interp == "bicubic", pad == "reflect"])
+    for _ in range(3):
+        imgs, boxes, size, c = _case(rng, np.uint8)
+        for aa in (True, False):
+            _check(imgs, boxes, size, c, rng, interp, aa, pad, 0)
+
+
 def test_same_size_box_is_a_padded_copy():
     rng = np.random.default_rng(3)
     img = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)
@@ -181,6 +196,31 @@ def test_array_list_and_packed_inputs_agree():
     c = resized_crop(PackedImages.pack(list(x)), boxes, (9, 13))
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_large_images_in_a_list_are_read_in_place(dtype):
+    # Lists of large images skip packing (one kernel call per image, on the arrays
+    # themselves): same results as the packed batch, including a read-only and a
+    # non-contiguous image, and the inputs stay untouched.
+    rng = np.random.default_rng(11)
+    shapes = [(150, 170, 3), (160, 140, 3), (149, 151, 3)]
+    imgs = [(rng.integers(0, 256, s, dtype=np.uint8) if dtype == np.uint8
+             else rng.random(s, dtype=np.float32)) for s in shapes]
+    imgs[1].flags.writeable = False
+    imgs[2] = np.asfortranarray(imgs[2])
+    before = [im.copy() for im in imgs]
+    boxes = np.array([[-5, 10, 120, 90], [3, -4, 160, 150], [0, 0, 149, 151]])
+    kw = dict(hflip=np.array([True, False, True]), padding_mode="reflect",
+              mul=[0.5, 1.0, 2.0], add=0.25, out_dtype=np.float32,
+              data_format="channels_first")
+    got = resized_crop(imgs, boxes, (64, 48), **kw)
+    want = resized_crop(PackedImages.pack(imgs), boxes, (64, 48), **kw)
+    np.testing.assert_array_equal(got, want)
+    got2 = resized_crop(imgs, boxes, (64, 48), num_threads=2, **kw)
+    np.testing.assert_array_equal(got2, want)
+    for im, b in zip(imgs, before):
+        np.testing.assert_array_equal(im, b)
 
 
 def test_threads_out_and_inputs_untouched():

@@ -27,7 +27,18 @@ which is what torchvision v2 calls for tensors:
 
 Tables (tap runs and weights per output row and column) are built per image
 inside the kernel. A crop the same size as the output is copied (torchvision
-returns the crop unchanged when the size does not change).
+returns the crop unchanged when the size does not change), row by row: the
+columns inside the image as one run, only the padded border looked up.
+
+Speed (uint8): both passes are written so that LLVM vectorises them. The
+vertical pass is naturally a weighted sum of whole rows. The horizontal pass,
+row-major, is a gather per output pixel (scalar), so the crop region is first
+stored column-major (a transpose, in the caller's scratch) and each output
+column becomes a weighted sum of whole source columns; the result is written
+back row-major. That made the pass 2-2.5x faster. The epilogue of 3-channel
+float output stores each plane with unit stride (vectorised, deinterleaving
+loads). Helpers that take arrays are called per image, not per row or tap: each
+such call costs an atomic reference count per array.
 
 Kernels are serial and release the GIL; callers split batches over threads
 (``fastaug/_pool.py``). One kernel per input dtype; the output dtype is a second
@@ -46,6 +57,11 @@ from ._jit import kernel
 NEAREST = 0
 BILINEAR = 1
 BICUBIC = 2
+
+# Epilogue kinds (:func:`_write_rows`, :func:`_copy_image`).
+_E_COPY = 0  # integer values into uint8, no epilogue: a copy
+_E_LUT = 1  # uint8 values: the epilogue as one 256-entry table per channel
+_E_ARITH = 2  # float values: v * mul + add (rounded for uint8 output)
 
 # Padding modes, in the order of fastaug.resample.PADDING_MODES.
 PAD_CONSTANT = 0
@@ -228,85 +244,233 @@ def _to_u8(v):
 
 
 @kernel
-def _write_row(dst, dst_off, acc, abase, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
-               ident):
-    """Epilogue of one output row: ``acc[abase:abase + ow*c]`` (unflipped, channels last)."""
-    j0 = ow - 1 if hflip else 0
-    step = -1 if hflip else 1
-    if ident and not chw:
-        # Integer values in, uint8 out, no epilogue: a (possibly reversed) copy.
-        o = dst_off + (oi * ow + j0) * c
-        if not hflip:
-            for m in range(ow * c):
-                dst[o + m] = acc[abase + m]
-            return
-        for j in range(ow):
-            q = o - c * j
-            p = abase + j * c
+def _write_rows(dst, dst_off, vals, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8):
+    """Epilogue of a whole image: ``vals`` (oh * ow * c, rows unflipped, channels last) to
+    ``dst`` at ``dst_off``, flipped and laid out as asked.
+
+    ``ekind`` as in :func:`_copy_image`: integer values in [0, 255] copied or looked
+    up in ``lut`` (256 entries per channel), float values through ``v * mul + add``.
+    One call per image, not per row: a call that takes arrays costs an atomic
+    reference count per array, which per row was a tenth of a 224x224 image.
+    Unsigned indices: no negative-index wrap on each access.
+    """
+    pstep = 1 if chw else c  # output step between pixels of a row
+    cstep = np.uint64(oh * ow if chw else 1)  # and between channels of a pixel
+    for i in range(oh):
+        oi = oh - 1 - i if vflip else i
+        ab = np.uint64(i * ow * c)  # row i of vals
+        o0 = dst_off + oi * ow * pstep
+        if ekind == _E_COPY and not chw and not hflip:
+            uo = np.uint64(o0)
+            for m in range(np.uint64(ow * c)):
+                dst[uo + m] = vals[ab + m]
+            continue
+        if hflip:
+            o0 += (ow - 1) * pstep
+            ostep = -pstep
+        else:
+            ostep = pstep
+        if c == 3 and chw and ekind != _E_COPY and not to_u8:
+            # Float planes from interleaved values: unit-stride stores, so LLVM vectorises
+            # the loop (deinterleaving loads); the same float32 operations as the table.
+            m0 = mul[0]
+            m1 = mul[1]
+            m2 = mul[2]
+            a0 = add[0]
+            a1 = add[1]
+            a2 = add[2]
+            d0 = np.uint64(o0)
+            d1 = d0 + cstep
+            d2 = d1 + cstep
+            u3 = np.uint64(3)
+            if hflip:
+                for k in range(np.uint64(ow)):
+                    s = k * u3
+                    dst[d0 - k] = np.float32(vals[ab + s]) * m0 + a0
+                    dst[d1 - k] = np.float32(vals[ab + s + np.uint64(1)]) * m1 + a1
+                    dst[d2 - k] = np.float32(vals[ab + s + np.uint64(2)]) * m2 + a2
+            else:
+                for k in range(np.uint64(ow)):
+                    s = k * u3
+                    dst[d0 + k] = np.float32(vals[ab + s]) * m0 + a0
+                    dst[d1 + k] = np.float32(vals[ab + s + np.uint64(1)]) * m1 + a1
+                    dst[d2 + k] = np.float32(vals[ab + s + np.uint64(2)]) * m2 + a2
+            continue
+        if c == 3:
+            c2 = cstep + cstep
+            u1 = np.uint64(1)
+            u2 = np.uint64(2)
+            if ekind == _E_LUT:
+                for k in range(ow):
+                    q = np.uint64(o0 + k * ostep)
+                    s = np.uint64(3 * k)
+                    dst[q] = lut[np.uint64(vals[ab + s])]
+                    dst[q + cstep] = lut[np.uint64(vals[ab + s + u1]) + np.uint64(256)]
+                    dst[q + c2] = lut[np.uint64(vals[ab + s + u2]) + np.uint64(512)]
+                continue
+        uc = np.uint64(c)
+        for k in range(ow):
+            q = np.uint64(o0 + k * ostep)
+            s = np.uint64(k) * uc
             for ch in range(c):
-                dst[q + ch] = acc[p + ch]
-        return
-    if chw:
-        for ch in range(c):
-            m = mul[ch]
-            a = add[ch]
-            o = dst_off + (ch * oh + oi) * ow + j0
-            p = abase + ch
-            if to_u8:
-                for j in range(ow):
-                    dst[o + step * j] = _to_u8(np.float32(acc[p + j * c]) * m + a)
-            else:
-                for j in range(ow):
-                    dst[o + step * j] = np.float32(acc[p + j * c]) * m + a
-    else:
-        o = dst_off + (oi * ow + j0) * c
-        sc = step * c
-        for j in range(ow):
-            q = o + sc * j
-            p = abase + j * c
-            if to_u8:
-                for ch in range(c):
-                    dst[q + ch] = _to_u8(np.float32(acc[p + ch]) * mul[ch] + add[ch])
-            else:
-                for ch in range(c):
-                    dst[q + ch] = np.float32(acc[p + ch]) * mul[ch] + add[ch]
+                uch = np.uint64(ch)
+                v = vals[ab + s + uch]
+                u = q + uch * cstep
+                if ekind == _E_COPY:
+                    dst[u] = v
+                elif ekind == _E_LUT:
+                    dst[u] = lut[np.uint64(v) + np.uint64(256) * uch]
+                elif to_u8:
+                    dst[u] = _to_u8(np.float32(v) * mul[ch] + add[ch])
+                else:
+                    dst[u] = np.float32(v) * mul[ch] + add[ch]
 
 
 @kernel
-def _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst, dst_off,
-                  hflip, vflip, chw, to_u8, ident, rows, cols, line):
-    """Output row ``i`` is padded crop row ``rows[i]`` at crop columns ``cols``: a gather.
+def _nearest(i, n_in, n_out):
+    """PyTorch's legacy nearest source index of output ``i`` (float32, as its opmath)."""
+    if n_out == n_in:
+        return i
+    if n_out == 2 * n_in:
+        return i >> 1
+    s = np.float32(n_in) / np.float32(n_out)
+    return min(int(np.floor(np.float32(i) * s)), n_in - 1)
 
-    Serves nearest resampling and the same-size copy (``rows``, ``cols`` the
-    identity); rows inside the image whose columns are one contiguous run inside
-    it are read in place.
+
+@kernel
+def _copy_image(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, pad_mode, fillv,
+                dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8, line, cols):
+    """One image whose box is not resampled: a same-size copy, or nearest (a gather).
+
+    Per output row the source row is found once and the row is assembled in
+    ``line`` (channels last, unflipped): for a copy the columns inside the image
+    are one contiguous run, and only the padded border columns are looked up.
+    The epilogue then writes ``line`` to ``dst``: a plain copy, a table lookup
+    (uint8 values) or ``v * mul + add``. ``line`` (ow * c) and ``cols`` (ow) are
+    the caller's scratch, reused for every image.
+
+    Everything is inline loops with indices cast to unsigned: a call that takes
+    arrays costs an atomic reference count per array per call (measured: they
+    took 3/4 of the time with one call per row), and with signed indices Numba
+    adds a negative-index wrap to each access, which also stops LLVM vectorising.
     """
-    run = True
-    for j in range(ow):
-        if cols[j] != cols[0] + j:
-            run = False
-    cols_inside = left + cols[0] >= 0 and left + cols[ow - 1] < w
-    smap = np.empty(ow, np.int64)
-    for j in range(ow):
-        smap[j] = pad_index(left + cols[j], w, pad_mode)
-    for i in range(oh):
-        sr = pad_index(top + rows[i], h, pad_mode)
-        oi = oh - 1 - i if vflip else i
-        if sr >= 0 and run and cols_inside:
-            _write_row(dst, dst_off, src, off + (sr * w + left + cols[0]) * c, oi, oh, ow, c,
-                       hflip, chw, mul, add, to_u8, ident)
-            continue
-        rb = off + max(sr, 0) * w * c
+    same = bh == sh and bw == sw
+    cstart = left + wl  # source column of output column 0, for a copy
+    ja = 0  # output columns [ja, jb) are inside the image (a copy only)
+    jb = 0
+    if same:
+        ja = min(max(-cstart, 0), ow)
+        jb = min(max(w - cstart, ja), ow)
+        for j in range(ja):
+            cols[j] = pad_index(cstart + j, w, pad_mode)
+        for j in range(jb, ow):
+            cols[j] = pad_index(cstart + j, w, pad_mode)
+    else:
         for j in range(ow):
-            sc = smap[j]
-            o = j * c
-            if sr < 0 or sc < 0:
+            cols[j] = pad_index(left + _nearest(wl + j, bw, sw), w, pad_mode)
+    uc = np.uint64(c)
+    u1 = np.uint64(1)
+    u2 = np.uint64(2)
+    pstep = 1 if chw else c  # output step between pixels of a row
+    cstep = np.uint64(oh * ow if chw else 1)  # and between channels of a pixel
+    cstep2 = cstep + cstep
+    nrow = np.uint64(ow * c)
+    m0 = mul[0]
+    a0 = add[0]
+    m1 = mul[min(1, c - 1)]
+    a1 = add[min(1, c - 1)]
+    m2 = mul[min(2, c - 1)]
+    a2 = add[min(2, c - 1)]
+    for i in range(oh):
+        r = wt + i if same else _nearest(wt + i, bh, sh)
+        sr = pad_index(top + r, h, pad_mode)
+        oi = oh - 1 - i if vflip else i
+        # The row into line: the inside run, then the border (or nearest) columns.
+        if sr < 0:
+            for j in range(ow):
                 for ch in range(c):
-                    line[o + ch] = fillv[ch]
+                    line[np.uint64(j * c + ch)] = fillv[ch]
+        else:
+            rb = off + sr * w * c
+            if jb > ja:
+                up = np.uint64(rb + (cstart + ja) * c)
+                uq = np.uint64(ja * c)
+                for m in range(np.uint64((jb - ja) * c)):
+                    line[uq + m] = src[up + m]
+            for j in range(ow - (jb - ja)):
+                if j >= ja:
+                    j += jb - ja  # skip the inside run
+                sc = cols[j]
+                q = np.uint64(j * c)
+                if sc < 0:
+                    for ch in range(c):
+                        line[q + np.uint64(ch)] = fillv[ch]
+                else:
+                    p = np.uint64(rb + sc * c)
+                    for ch in range(c):
+                        line[q + np.uint64(ch)] = src[p + np.uint64(ch)]
+        # The epilogue, line to dst (pixel k of line is output column ow-1-k when flipped).
+        o0 = dst_off + oi * ow * pstep
+        if ekind == _E_COPY and not chw and not hflip:
+            uo = np.uint64(o0)
+            for m in range(nrow):
+                dst[uo + m] = line[m]
+            continue
+        if hflip:
+            o0 += (ow - 1) * pstep
+            ostep = -pstep
+        else:
+            ostep = pstep
+        if c == 3 and chw and ekind != _E_COPY and not to_u8:
+            # As in _write_rows: unit-stride plane stores, vectorised.
+            d0 = np.uint64(o0)
+            d1 = d0 + cstep
+            d2 = d1 + cstep
+            if hflip:
+                for k in range(np.uint64(ow)):
+                    s = k * np.uint64(3)
+                    dst[d0 - k] = np.float32(line[s]) * m0 + a0
+                    dst[d1 - k] = np.float32(line[s + u1]) * m1 + a1
+                    dst[d2 - k] = np.float32(line[s + u2]) * m2 + a2
             else:
-                for ch in range(c):
-                    line[o + ch] = src[rb + sc * c + ch]
-        _write_row(dst, dst_off, line, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8, ident)
+                for k in range(np.uint64(ow)):
+                    s = k * np.uint64(3)
+                    dst[d0 + k] = np.float32(line[s]) * m0 + a0
+                    dst[d1 + k] = np.float32(line[s + u1]) * m1 + a1
+                    dst[d2 + k] = np.float32(line[s + u2]) * m2 + a2
+            continue
+        if c == 3:
+            if ekind == _E_LUT:
+                for k in range(ow):
+                    q = np.uint64(o0 + k * ostep)
+                    s = np.uint64(3 * k)
+                    dst[q] = lut[np.uint64(line[s])]
+                    dst[q + cstep] = lut[np.uint64(line[s + u1]) + np.uint64(256)]
+                    dst[q + cstep2] = lut[np.uint64(line[s + u2]) + np.uint64(512)]
+                continue
+            if ekind == _E_COPY:
+                for k in range(ow):
+                    q = np.uint64(o0 + k * ostep)
+                    s = np.uint64(3 * k)
+                    dst[q] = line[s]
+                    dst[q + cstep] = line[s + u1]
+                    dst[q + cstep2] = line[s + u2]
+                continue
+        for k in range(ow):
+            q = np.uint64(o0 + k * ostep)
+            s = np.uint64(k) * uc
+            for ch in range(c):
+                uch = np.uint64(ch)
+                v = line[s + uch]
+                u = q + uch * cstep
+                if ekind == _E_COPY:
+                    dst[u] = v
+                elif ekind == _E_LUT:
+                    dst[u] = lut[np.uint64(v) + np.uint64(256) * uch]
+                elif to_u8:
+                    dst[u] = _to_u8(np.float32(v) * mul[ch] + add[ch])
+                else:
+                    dst[u] = np.float32(v) * mul[ch] + add[ch]
 
 
 @kernel
@@ -348,6 +512,67 @@ def _span(vmin, vsz, n):
     if hi <= lo:
         return 0, 0
     return lo, hi
+
+
+@kernel
+def _hpass_columns_u8(T, L, x0, xmin, xsz, wx, kx, px, hx, ow, c, acc, hblk, tmp, row):
+    """The horizontal pass on column-major rows: output column ``j`` is a weighted sum
+    of whole source columns (``L`` = rows * c contiguous values each), which LLVM
+    vectorises, rounded to uint8 and written back row-major (``tmp[r * row + j * c]``).
+
+    Taps go two at a time (half the loads and stores of ``acc``), and columns eight
+    at a time through ``hblk`` (8 * L), so the write-back stores 8 pixels contiguously
+    per row instead of one pixel per row per column.
+    """
+    uL = np.uint64(L)
+    u1 = np.uint64(1)
+    u2 = np.uint64(2)
+    nrows = L // c
+    for j0 in range(0, ow, 8):
+        nb = min(8, ow - j0)
+        for jj in range(nb):
+            j = j0 + jj
+            for m in range(uL):
+                acc[m] = hx
+            wb = j * kx
+            n = xsz[j]
+            t = 0
+            while t + 1 < n:
+                ta = np.uint64((xmin[j] + t - x0) * L)
+                wa = wx[wb + t]
+                wv = wx[wb + t + 1]
+                for m in range(uL):
+                    acc[m] += np.int32(T[ta + m]) * wa + np.int32(T[ta + uL + m]) * wv
+                t += 2
+            if t < n:
+                ta = np.uint64((xmin[j] + t - x0) * L)
+                wa = wx[wb + t]
+                for m in range(uL):
+                    acc[m] += np.int32(T[ta + m]) * wa
+            hb = np.uint64(jj * L)
+            for m in range(uL):
+                hblk[hb + m] = min(max(acc[m] >> px, 0), 255)
+        # Back to row-major: value r * c + ch of block column jj to tmp[r, j0 + jj, ch].
+        if c == 3 and nb == 8:
+            for r in range(nrows):
+                q = np.uint64(r * row + j0 * 3)
+                p = np.uint64(r * 3)
+                for _ in range(8):
+                    tmp[q] = hblk[p]
+                    tmp[q + u1] = hblk[p + u1]
+                    tmp[q + u2] = hblk[p + u2]
+                    q += np.uint64(3)
+                    p += uL
+        else:
+            uc = np.uint64(c)
+            for r in range(nrows):
+                q = np.uint64(r * row + j0 * c)
+                p = np.uint64(r * c)
+                for _ in range(nb):
+                    for ch in range(uc):
+                        tmp[q + ch] = hblk[p + ch]
+                    q += uc
+                    p += uL
 
 
 @kernel
@@ -481,75 +706,116 @@ def _hpass_f32(arr, base, x0, xmin, xsz, wx, kx, ow, c, tmp, t0):
 
 
 @kernel
-def _vtap_u8(trow, wk, acc):
-    """``acc += trow * wk``: one vertical tap over a row (views from 0: no index wrap,
-    so LLVM vectorises it)."""
-    for m in range(acc.size):
-        acc[m] += np.int32(trow[m]) * wk
-
-
-@kernel
 def _vtap_f32(trow, wk, acc):
     for m in range(acc.size):
         acc[m] += trow[m] * wk
 
 
 @kernel
-def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
-                antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
-    """Images ``[n0, n1)`` of a uint8 batch (flat HWC ``src``) into flat ``dst``.
-
-    ``boxes`` (N*4 int64: top, left, height, width), ``frames`` (N*4 int64: the
-    size (sh, sw) the box is resized to and the (top, left) of the (oh, ow) output
-    window in it), ``flips`` (N*2 uint8: horizontal, vertical), ``fill`` (c float64,
-    integral in [0, 255]), ``mul``/``add`` (c float32).
+def _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, line, T):
+    """Crop rows ``[y0, y1)``, columns ``[x0, x1)`` (padded as ``pad_mode``) into
+    column-major ``T``: crop pixel (r, x) channel ``ch`` at ``T[(x - x0) * L + (r - y0) * c
+    + ch]``, ``L = (y1 - y0) * c``. Rows reaching outside the image go through ``line``.
     """
-    fillv = np.empty(c, np.uint8)
-    ident = to_u8
-    for ch in range(c):
-        fillv[ch] = np.uint8(fill[ch])
-        ident = ident and mul[ch] == 1.0 and add[ch] == 0.0
-    per = oh * ow * c
-    for n in range(n0, n1):
-        off = offsets[n]
-        h = heights[n]
-        w = widths[n]
-        top = boxes[4 * n]
-        left = boxes[4 * n + 1]
-        bh = boxes[4 * n + 2]
-        bw = boxes[4 * n + 3]
-        hflip = flips[2 * n] != 0
-        vflip = flips[2 * n + 1] != 0
-        dst_off = n * per
-        sh = frames[4 * n]
-        sw = frames[4 * n + 1]
-        wt = frames[4 * n + 2]
-        wl = frames[4 * n + 3]
-        if (bh == sh and bw == sw) or interp == NEAREST:
-            rows = np.empty(sh, np.int64)
-            cols = np.empty(sw, np.int64)
-            wtmp = np.empty(max(sh, sw), np.float64)
-            szt = np.empty(max(sh, sw), np.int64)
-            axis_table(bh, sh, NEAREST, False, 1, rows, szt, wtmp)
-            axis_table(bw, sw, NEAREST, False, 1, cols, szt, wtmp)
-            _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
-                          dst_off, hflip, vflip, chw, to_u8, ident, rows[wt:wt + oh].copy(),
-                          cols[wl:wl + ow].copy(), np.empty(ow * c, np.uint8))
-            continue
-        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
-                                                                  ow, interp, antialias)
-        wy, py = int_weights(wyf, ymw, interp)
-        wx, px = int_weights(wxf, xmw, interp)
-        hx = (1 << px) >> 1
-        hy = (1 << py) >> 1
-        y0, y1 = _span(ymin, ysz, bh)
-        x0, x1 = _span(xmin, xsz, bw)
-        nrows = y1 - y0
-        row = ow * c
-        tmp = np.zeros(max(nrows, 1) * row, np.uint8)
-        line = np.empty(max(x1 - x0, 1) * c, np.uint8)
+    ncols = x1 - x0
+    L = (y1 - y0) * c
+    uL = np.uint64(L)
+    cols_inside = left + x0 >= 0 and left + x1 <= w
+    rb = y0  # rows before rb are done in blocks
+    if c == 3 and cols_inside:
+        # Blocks of 8 rows inside the image: per column, 8 pixels to 24 contiguous bytes
+        # of T (one store stream, not eight; 15-25% faster measured).
+        u3 = np.uint64(3)
+        rs = np.uint64(w * 3)
+        while rb + 8 <= y1 and top + rb >= 0 and top + rb + 8 <= h:
+            b0 = np.uint64(off + ((top + rb) * w + left + x0) * 3)
+            q0 = np.uint64((rb - y0) * 3)
+            for x in range(np.uint64(ncols)):
+                q = q0 + x * uL
+                p = b0 + x * u3
+                for _ in range(8):
+                    T[q] = src[p]
+                    T[q + np.uint64(1)] = src[p + np.uint64(1)]
+                    T[q + np.uint64(2)] = src[p + np.uint64(2)]
+                    q += u3
+                    p += rs
+            rb += 8
+    for r in range(rb, y1):
+        sr = pad_index(top + r, h, pad_mode)
+        q = np.uint64((r - y0) * c)
+        if sr >= 0 and cols_inside:
+            arr = src
+            ub = np.uint64(off + (sr * w + left + x0) * c)
+        else:
+            _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
+                        fillv, line)
+            arr = line
+            ub = np.uint64(0)
+        if c == 3:
+            for x in range(np.uint64(ncols)):
+                p = ub + x * np.uint64(3)
+                T[q] = arr[p]
+                T[q + np.uint64(1)] = arr[p + np.uint64(1)]
+                T[q + np.uint64(2)] = arr[p + np.uint64(2)]
+                q += uL
+        else:
+            uc = np.uint64(c)
+            for x in range(np.uint64(ncols)):
+                p = ub + x * uc
+                for ch in range(uc):
+                    T[q + ch] = arr[p + ch]
+                q += uL
+
+
+@kernel
+def _vpass_u8(tmp, row, ymin, ysz, wy, ky, y0, py, hy, oh, acc, vout):
+    """The vertical pass: output row ``i`` of ``vout`` (uint8) from the rows of ``tmp``
+    its taps read, each a whole row of ``row`` values (vectorised)."""
+    ur = np.uint64(row)
+    for i in range(oh):
+        for m in range(ur):
+            acc[m] = hy
+        wb = i * ky
+        for k in range(ysz[i]):
+            tb = np.uint64((ymin[i] + k - y0) * row)
+            wv = wy[wb + k]
+            for m in range(ur):
+                acc[m] += np.int32(tmp[tb + m]) * wv
+        ob = np.uint64(i * row)
+        for m in range(ur):
+            vout[ob + m] = min(max(acc[m] >> py, 0), 255)
+
+
+@kernel
+def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
+               pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
+               cscratch):
+    """One image resampled (uint8 path): horizontal pass to uint8 rows, vertical pass, epilogue."""
+    ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
+                                                              ow, interp, antialias)
+    wy, py = int_weights(wyf, ymw, interp)
+    wx, px = int_weights(wxf, xmw, interp)
+    hx = (1 << px) >> 1
+    hy = (1 << py) >> 1
+    y0, y1 = _span(ymin, ysz, bh)
+    x0, x1 = _span(xmin, xsz, bw)
+    nrows = y1 - y0
+    ncols = x1 - x0
+    row = ow * c
+    tmp = np.empty(max(nrows, 1) * row, np.uint8)  # every row is written before it is read
+    line = np.empty(max(ncols, 1) * c, np.uint8)
+    L = nrows * c
+    if nrows > 0 and ncols > 0 and ncols * L <= cscratch.size:
+        # Horizontal pass on the crop region stored column-major (cscratch): each output
+        # column is a weighted sum of whole columns, a loop LLVM vectorises, where
+        # row-major it is a scalar gather per pixel (2-2.5x slower, measured).
+        _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, line,
+                    cscratch)
+        _hpass_columns_u8(cscratch, L, x0, xmin, xsz, wx, kx, px, np.int32(hx), ow, c,
+                          np.empty(L, np.int32), np.empty(8 * L, np.uint8), tmp, row)
+    else:
+        # Horizontal pass row by row: the crop rows the vertical taps read, to uint8.
         cols_inside = left + x0 >= 0 and left + x1 <= w
-        # Horizontal pass: the crop rows the vertical taps read, rounded to uint8.
         for r in range(y0, y1):
             sr = pad_index(top + r, h, pad_mode)
             t0 = (r - y0) * row
@@ -560,31 +826,40 @@ def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, 
                 _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
                             fillv, line)
                 _hpass_u8(line, 0, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0)
-        # Vertical pass from the uint8 rows, then the epilogue.
-        acc_row = np.empty(row, np.int32)
-        for i in range(oh):
-            for m in range(row):
-                acc_row[m] = hy
-            wb = i * ky
-            for k in range(ysz[i]):
-                t0 = (ymin[i] + k - y0) * row
-                _vtap_u8(tmp[t0:t0 + row], wy[wb + k], acc_row)
-            for m in range(row):
-                acc_row[m] = min(max(acc_row[m] >> py, 0), 255)
-            oi = oh - 1 - i if vflip else i
-            _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
-                       ident)
+    vout = np.empty(oh * row, np.uint8)
+    _vpass_u8(tmp, row, ymin, ysz, wy, ky, y0, py, np.int32(hy), oh, np.empty(row, np.int32),
+              vout)
+    _write_rows(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
 
 
 @kernel
-def resample_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
-                 antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1):
-    """:func:`resample_u8` for float32 input: float32 arithmetic, no rounding between passes."""
-    fillv = np.empty(c, np.float32)
-    ident = False  # float values always need the rounding of the uint8 cast
+def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
+                antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1, cscratch):
+    """Images ``[n0, n1)`` of a uint8 batch (flat HWC ``src``) into flat ``dst``.
+
+    ``boxes`` (N*4 int64: top, left, height, width), ``frames`` (N*4 int64: the
+    size (sh, sw) the box is resized to and the (top, left) of the (oh, ow) output
+    window in it), ``flips`` (N*2 uint8: horizontal, vertical), ``fill`` (c float64,
+    integral in [0, 255]), ``mul``/``add`` (c float32). ``cscratch`` (uint8, the
+    caller's, so one buffer serves many calls): the column-major crop region of the
+    horizontal pass; an image whose region is larger is filtered row by row.
+    """
+    fillv = np.empty(c, np.uint8)
+    ident = to_u8
     for ch in range(c):
-        fillv[ch] = np.float32(fill[ch])
+        fillv[ch] = np.uint8(fill[ch])
+        ident = ident and mul[ch] == 1.0 and add[ch] == 0.0
     per = oh * ow * c
+    # Scratch of the copy path, and the epilogue of every uint8 value as a table.
+    cline = np.empty(ow * c, np.uint8)
+    ccols = np.empty(ow, np.int64)
+    lut = np.empty(256 * c, dst.dtype)
+    ekind = _E_COPY if ident else _E_LUT
+    if not ident:
+        for ch in range(c):
+            for v in range(256):
+                e = np.float32(v) * mul[ch] + add[ch]
+                lut[256 * ch + v] = _to_u8(e) if to_u8 else e
     for n in range(n0, n1):
         off = offsets[n]
         h = heights[n]
@@ -601,44 +876,80 @@ def resample_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow,
         wt = frames[4 * n + 2]
         wl = frames[4 * n + 3]
         if (bh == sh and bw == sw) or interp == NEAREST:
-            rows = np.empty(sh, np.int64)
-            cols = np.empty(sw, np.int64)
-            wtmp = np.empty(max(sh, sw), np.float64)
-            szt = np.empty(max(sh, sw), np.int64)
-            axis_table(bh, sh, NEAREST, False, 1, rows, szt, wtmp)
-            axis_table(bw, sw, NEAREST, False, 1, cols, szt, wtmp)
-            _nearest_rows(src, off, h, w, c, top, left, oh, ow, pad_mode, fillv, mul, add, dst,
-                          dst_off, hflip, vflip, chw, to_u8, ident, rows[wt:wt + oh].copy(),
-                          cols[wl:wl + ow].copy(), np.empty(ow * c, np.float32))
+            _copy_image(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, pad_mode,
+                        fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
+                        cline, ccols)
             continue
-        ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
-                                                                  ow, interp, antialias)
-        wy = wyf.astype(np.float32)
-        wx = wxf.astype(np.float32)
-        y0, y1 = _span(ymin, ysz, bh)
-        x0, x1 = _span(xmin, xsz, bw)
-        nrows = y1 - y0
-        row = ow * c
-        tmp = np.zeros(max(nrows, 1) * row, np.float32)
-        line = np.empty(max(x1 - x0, 1) * c, np.float32)
-        cols_inside = left + x0 >= 0 and left + x1 <= w
-        for r in range(y0, y1):
-            sr = pad_index(top + r, h, pad_mode)
-            t0 = (r - y0) * row
-            if sr >= 0 and cols_inside:
-                _hpass_f32(src, off + sr * w * c + (left + x0) * c, x0, xmin, xsz, wx, kx, ow,
-                           c, tmp, t0)
-            else:
-                _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
-                            fillv, line)
-                _hpass_f32(line, 0, x0, xmin, xsz, wx, kx, ow, c, tmp, t0)
-        acc_row = np.empty(row, np.float32)
-        for i in range(oh):
-            acc_row[:] = 0.0
-            wb = i * ky
-            for k in range(ysz[i]):
-                t0 = (ymin[i] + k - y0) * row
-                _vtap_f32(tmp[t0:t0 + row], wy[wb + k], acc_row)
-            oi = oh - 1 - i if vflip else i
-            _write_row(dst, dst_off, acc_row, 0, oi, oh, ow, c, hflip, chw, mul, add, to_u8,
-                       ident)
+        _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
+                   pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
+                   cscratch)
+
+
+@kernel
+def _resize_f32(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
+                pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8):
+    """One image resampled in float32: :func:`_resize_u8` without the rounding."""
+    ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
+                                                              ow, interp, antialias)
+    wy = wyf.astype(np.float32)
+    wx = wxf.astype(np.float32)
+    y0, y1 = _span(ymin, ysz, bh)
+    x0, x1 = _span(xmin, xsz, bw)
+    nrows = y1 - y0
+    row = ow * c
+    tmp = np.zeros(max(nrows, 1) * row, np.float32)
+    line = np.empty(max(x1 - x0, 1) * c, np.float32)
+    cols_inside = left + x0 >= 0 and left + x1 <= w
+    for r in range(y0, y1):
+        sr = pad_index(top + r, h, pad_mode)
+        t0 = (r - y0) * row
+        if sr >= 0 and cols_inside:
+            _hpass_f32(src, off + sr * w * c + (left + x0) * c, x0, xmin, xsz, wx, kx, ow,
+                       c, tmp, t0)
+        else:
+            _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
+                        fillv, line)
+            _hpass_f32(line, 0, x0, xmin, xsz, wx, kx, ow, c, tmp, t0)
+    vout = np.zeros(oh * row, np.float32)
+    for i in range(oh):
+        wb = i * ky
+        for k in range(ysz[i]):
+            t0 = (ymin[i] + k - y0) * row
+            _vtap_f32(tmp[t0:t0 + row], wy[wb + k], vout[i * row:(i + 1) * row])
+    _write_rows(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
+
+
+@kernel
+def resample_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
+                 antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1, cscratch):
+    """:func:`resample_u8` for float32 input: float32 arithmetic, no rounding between passes."""
+    fillv = np.empty(c, np.float32)
+    for ch in range(c):
+        fillv[ch] = np.float32(fill[ch])
+    per = oh * ow * c
+    cline = np.empty(ow * c, np.float32)
+    ccols = np.empty(ow, np.int64)
+    lut = np.empty(1, dst.dtype)  # unused: float values take the arithmetic epilogue
+    ekind = _E_ARITH
+    for n in range(n0, n1):
+        off = offsets[n]
+        h = heights[n]
+        w = widths[n]
+        top = boxes[4 * n]
+        left = boxes[4 * n + 1]
+        bh = boxes[4 * n + 2]
+        bw = boxes[4 * n + 3]
+        hflip = flips[2 * n] != 0
+        vflip = flips[2 * n + 1] != 0
+        dst_off = n * per
+        sh = frames[4 * n]
+        sw = frames[4 * n + 1]
+        wt = frames[4 * n + 2]
+        wl = frames[4 * n + 3]
+        if (bh == sh and bw == sw) or interp == NEAREST:
+            _copy_image(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, pad_mode,
+                        fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
+                        cline, ccols)
+            continue
+        _resize_f32(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
+                    pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
