@@ -470,3 +470,187 @@ def sharpness(src, dst, a, b, h, w, rest, apply, u8):
                         blur = _round_even(blur)
                     v = np.float32(x[p, k])
                     y[p, k] = _clamp_cast(_fma(blur - v, rest, v), bound, u8)
+
+
+# --------------------------------------------------------------------------- uint8, in place
+# The kernels below work on flat (N, L) uint8 batches (L = H * W * C), in place, on the
+# images ``idx[a:b]`` only: the automatic policies run each operation on a subset of
+# the batch, and gathering the subset into a new array and scattering it back cost
+# more than the operations themselves (three passes over fresh, page-faulting memory).
+
+
+@kernel
+def lut_idx(x, idx, a, b, luts, c):
+    """``x[idx[j], p] = luts[j, (p % c) * 256 + x[idx[j], p]]`` in place, ``j`` in ``[a, b)``.
+
+    ``luts``: (len(idx), c * 256) uint8, one table per image and channel.
+    """
+    npix = x.shape[1] // c
+    for j in range(a, b):
+        y = x[idx[j]]
+        t = luts[j]
+        if c == 3:
+            t0 = t[0:256]
+            t1 = t[256:512]
+            t2 = t[512:768]
+            for q in range(npix):
+                p = 3 * q
+                y[p] = t0[y[p]]
+                y[p + 1] = t1[y[p + 1]]
+                y[p + 2] = t2[y[p + 2]]
+        else:
+            for p in range(npix):
+                y[p] = t[y[p]]
+
+
+@kernel
+def minmax_idx(x, idx, a, b, c, out):
+    """Per image ``idx[j]`` and channel minimum and maximum into ``out[j]`` ((C, 2) uint8).
+
+    Running minima over blocks of 64 * C values (a whole number of pixels per lane
+    position, so lane ``k`` always holds channel ``k % C``): an elementwise loop
+    that vectorises, where a per-channel scan of interleaved pixels does not.
+    """
+    n_val = x.shape[1]
+    blk = 64 * c
+    lo = np.empty(blk, np.uint8)
+    hi = np.empty(blk, np.uint8)
+    for j in range(a, b):
+        y = x[idx[j]]
+        lo[:] = 255
+        hi[:] = 0
+        nb = n_val // blk
+        for q in range(nb):
+            o = q * blk
+            for k in range(blk):
+                v = y[o + k]
+                lo[k] = min(lo[k], v)
+                hi[k] = max(hi[k], v)
+        for p in range(nb * blk, n_val):  # the tail: whole pixels, channel p % c
+            k = p - nb * blk
+            v = y[p]
+            lo[k] = min(lo[k], v)
+            hi[k] = max(hi[k], v)
+        for k in range(c):
+            mn = np.uint8(255)
+            mx = np.uint8(0)
+            for q in range(k, blk, c):
+                mn = min(mn, lo[q])
+                mx = max(mx, hi[q])
+            out[j, k, 0] = mn
+            out[j, k, 1] = mx
+
+
+@kernel
+def hist_idx(x, idx, a, b, c, hist):
+    """Per image ``idx[j]`` and channel histograms into ``hist[j]`` ((C * 256,) int64, zeroed)."""
+    npix = x.shape[1] // c
+    h32 = np.zeros(2 * c * 256, np.int32)
+    for j in range(a, b):
+        y = x[idx[j]]
+        h32[:] = 0
+        # Two tables (even and odd pixels): consecutive increments of one bin do not
+        # wait on each other's store.
+        if c == 3:
+            for q in range(npix):
+                p = 3 * q
+                o = (q & 1) * 768
+                h32[o + y[p]] += 1
+                h32[o + 256 + y[p + 1]] += 1
+                h32[o + 512 + y[p + 2]] += 1
+        else:
+            for q in range(npix):
+                h32[(q & 1) * 256 + y[q]] += 1
+        for k in range(c * 256):
+            hist[j, k] = h32[k] + h32[c * 256 + k]
+
+
+@kernel
+def gray_sum_idx(x, idx, a, b, c, out):
+    """Per image ``idx[j]``: the sum of its uint8 grayscale image (truncated, as torchvision's
+    ``rgb_to_grayscale`` of uint8), or of its values for one channel, into ``out[j]``."""
+    npix = x.shape[1] // c
+    for j in range(a, b):
+        y = x[idx[j]]
+        s = 0
+        if c == 3:
+            for q in range(npix):
+                p = 3 * q
+                gr = _gray(np.float32(y[p]), np.float32(y[p + 1]), np.float32(y[p + 2]))
+                s += np.int64(gr)  # >= 0: truncation is floor
+        else:
+            for q in range(npix):
+                s += np.int64(y[q])
+        out[j] = s
+
+
+@kernel
+def saturation_idx(x, idx, a, b, fs, rs):
+    """``adjust_saturation`` of 3-channel uint8 images ``idx[a:b]`` in place.
+
+    ``fs``, ``rs``: per listed image the factor and ``1 - factor`` (float32). The
+    arithmetic is :func:`_op_saturation`'s for uint8.
+    """
+    npix = x.shape[1] // 3
+    zero = np.float32(0.0)
+    bound = np.float32(255.0)
+    for j in range(a, b):
+        y = x[idx[j]]
+        f = fs[j]
+        rest = rs[j]
+        for q in range(npix):
+            p = 3 * q
+            r = np.float32(y[p])
+            g = np.float32(y[p + 1])
+            bl = np.float32(y[p + 2])
+            gr = np.floor(_gray(r, g, bl))
+            r = min(max(_fma(gr, rest, r * f), zero), bound)
+            g = min(max(_fma(gr, rest, g * f), zero), bound)
+            bl = min(max(_fma(gr, rest, bl * f), zero), bound)
+            y[p] = np.uint8(r)
+            y[p + 1] = np.uint8(g)
+            y[p + 2] = np.uint8(bl)
+
+
+@kernel(error_model="numpy")
+def sharpness_idx(x, idx, a, b, h, w, c, rests):
+    """torchvision ``adjust_sharpness`` of uint8 images ``idx[a:b]`` ((H * W * C) each), in place.
+
+    torchvision's blur is ``(5 x + the 8 neighbours) / 13`` in float32, rounded half
+    to even: an integer over 13 is never within 1/26 of a half (nor of an integer
+    after adding a half), so ``floor((s + 6.5) / 13)`` in float64 is that rounding
+    exactly. The blend is ``x + (1 - factor) * (blur - x)``, PyTorch's fused
+    ``add_(alpha=)``: the float64 sum of the exact product, rounded to float32,
+    clamped and truncated (the old scalar kernel's arithmetic, value for value).
+    The border is kept. Separable: per row, the vertical 3-sums of the original
+    rows (kept in two row buffers, since the rows above are overwritten), then
+    the horizontal 3-sum of those, in tight loops over the row's values.
+    """
+    rw = w * c
+    prev = np.empty(rw, np.int32)
+    cur = np.empty(rw, np.int32)
+    vs = np.empty(rw, np.int32)
+    inv13 = 1.0 / 13.0
+    for j in range(a, b):
+        y = x[idx[j]]
+        rest = np.float64(rests[j])
+        for k in range(rw):
+            prev[k] = y[k]
+            cur[k] = y[rw + k]
+        for r in range(1, h - 1):
+            o = r * rw
+            nx = y[o + rw:o + 2 * rw]  # still the original: written on the next row
+            for k in range(rw):
+                vs[k] = prev[k] + cur[k] + np.int32(nx[k])
+            row = y[o:o + rw]
+            for k in range(c, rw - c):
+                ctr = cur[k]
+                s = vs[k - c] + vs[k] + vs[k + c] + 4 * ctr
+                blur = np.floor((np.float64(s) + 6.5) * inv13)
+                v = np.float64(ctr)
+                t = np.float32((blur - v) * rest + v)
+                t = min(max(t, np.float32(0.0)), np.float32(255.0))
+                row[k] = np.uint8(t)
+            prev, cur = cur, prev
+            for k in range(rw):
+                cur[k] = nx[k]

@@ -27,12 +27,15 @@ from typing import Any
 
 import numpy as np
 
+from fastaug import _pool
 from fastaug._kernels import color as _k
 from fastaug._validate import check_choice, check_int
 from fastaug.transforms._affine import _scipy_matrices, inverse_affine_theta, tv_affine
 from fastaug.transforms._color import (
+    _autocontrast_params,
     _check_channels,
     _chunks,
+    _equalize_from_hist,
     _float_op,
     apply_color,
 )
@@ -602,6 +605,91 @@ def _sharpness_u8(x: np.ndarray, rest: np.ndarray) -> np.ndarray:
     return out
 
 
+_V8 = np.arange(256)
+_V32 = _V8.astype(_F32)
+
+
+def _run(fn: Any, k: int, num_threads: int | None) -> None:
+    _pool.run_chunks(fn, k, _pool.resolve_threads(num_threads))
+
+
+def _color_u8(name: str, out: np.ndarray, idx: np.ndarray, m: np.ndarray,
+              num_threads: int | None) -> None:
+    """One colour operation on the uint8 images ``out[idx]``, in place.
+
+    Every operation but Color (saturation) and Sharpness is a per-image,
+    per-channel function of the value: a 256-entry table computed with the
+    colour kernels' float32 arithmetic (value for value the same results), after
+    the image statistic it needs (grayscale mean, minimum and maximum,
+    histogram). The kernels work on the images of ``idx`` where they lie, so the
+    subset is never gathered into a new array and scattered back.
+    """
+    n, h, w, c = out.shape
+    k = len(idx)
+    if k == 0 or h * w == 0:
+        return
+    if name in ("Brightness", "Color", "Contrast", "Sharpness", "AutoContrast"):
+        _check_channels(c, name)
+    flat = out.reshape(n, h * w * c)
+    idx = np.ascontiguousarray(idx, np.int64)
+    f = 1.0 + m  # the factor of Brightness, Color, Contrast and Sharpness
+    if name == "Color":
+        if c == 1:
+            return  # adjust_saturation of one channel is the identity
+        fs = f.astype(_F32)
+        rs = (1.0 - f).astype(_F32)  # torchvision's alpha: 1 - factor in float64
+        _run(lambda a, b: _k.saturation_idx(flat, idx, a, b, fs, rs), k, num_threads)
+        return
+    if name == "Sharpness":
+        if h <= 2 or w <= 2:
+            return
+        rs = (1.0 - f).astype(_F32)
+        _run(lambda a, b: _k.sharpness_idx(flat, idx, a, b, h, w, c, rs), k, num_threads)
+        return
+    luts: np.ndarray
+    if name == "Brightness":
+        # _op_scale: min(max(v * f, 0), 255) in float32, truncated.
+        y = _V32 * f.astype(_F32)[:, None]
+        luts = np.floor(np.clip(y, 0, 255))[:, None, :]
+    elif name == "Contrast":
+        sums = np.zeros(k, np.int64)
+        _run(lambda a, b: _k.gray_sum_idx(flat, idx, a, b, c, sums), k, num_threads)
+        # torch.mean: the float32 sum divided by the count in float32.
+        mean = sums.astype(np.float64).astype(_F32) / _F32(h * w)
+        cf = f.astype(_F32)
+        cr = (1.0 - f).astype(_F32)
+        # _op_blend_const: fma(mean, 1 - f, v * f), clamped and truncated.
+        y = (mean.astype(np.float64) * cr.astype(np.float64))[:, None] + (
+            _V32 * cf[:, None]).astype(np.float64)
+        luts = np.floor(np.clip(y.astype(_F32), 0, 255))[:, None, :]
+    elif name == "Posterize":
+        bits = m.astype(np.int64)  # posterize(bits=int(m))
+        masks = ((1 << bits) - 1) << (8 - bits)
+        luts = (_V8 & masks[:, None])[:, None, :]
+    elif name == "Solarize":
+        # threshold = 255 * m in float64; the comparison casts it to float32.
+        t = (255.0 * m).astype(_F32)
+        if (t > 255.0).any():  # torchvision's solarize raises too
+            raise ValueError(f"Solarize magnitudes must be <= 1 (threshold <= 255), "
+                             f"got {m.max()!r}")
+        luts = np.where(t[:, None] <= _V32, 255 - _V8, _V8)[:, None, :]
+    elif name == "Invert":
+        luts = (255 - _V8)[None, None, :]
+    elif name == "AutoContrast":
+        mm = np.empty((k, c, 2), np.uint8)
+        _run(lambda a, b: _k.minmax_idx(flat, idx, a, b, c, mm), k, num_threads)
+        lo, inv = _autocontrast_params(mm.astype(_F32), 255.0)
+        luts = np.clip((_V32 - lo[..., None]) / inv[..., None], 0, 255)
+    elif name == "Equalize":
+        hist = np.zeros((k, c * 256), np.int64)
+        _run(lambda a, b: _k.hist_idx(flat, idx, a, b, c, hist), k, num_threads)
+        luts = _equalize_from_hist(hist.reshape(k, c, 256), h * w)
+    else:
+        raise ValueError(f"unknown operation {name!r}")
+    tables = np.ascontiguousarray(np.broadcast_to(luts, (k, c, 256)), np.uint8).reshape(k, -1)
+    _run(lambda a, b: _k.lut_idx(flat, idx, a, b, tables, c), k, num_threads)
+
+
 def _color(name: str, x: np.ndarray, m: np.ndarray, num_threads: int | None) -> np.ndarray:
     """One colour operation on images ``x`` (N, H, W, C) with per-image magnitudes ``m``."""
     n, h, w, c = x.shape
@@ -713,7 +801,9 @@ def apply_auto(step: Step, images: np.ndarray, num_threads: int | None) -> np.nd
             if name == "Identity" or code in _GEOMETRIC:
                 continue
             idx = np.flatnonzero(codes == code)
-            if len(idx) == n:
+            if out.dtype == np.uint8:
+                _color_u8(name, out, idx, mags[idx], num_threads)
+            elif len(idx) == n:
                 out = _color(name, out, mags, num_threads)
             else:
                 out[idx] = _color(name, out[idx], mags[idx], num_threads)

@@ -401,11 +401,16 @@ def _equalize_luts(src: np.ndarray, apply: np.ndarray, num_threads: int | None) 
         _k.hist_u8(src, hist, a, b, apply)
 
     _chunks(chunk, n, num_threads)
+    return _equalize_from_hist(hist, npix)
+
+
+def _equalize_from_hist(hist: np.ndarray, npix: int) -> np.ndarray:
+    """torchvision ``equalize_image``'s (N, C, 256) uint8 tables from (N, C, 256) histograms."""
     cum = hist.cumsum(axis=-1)
     # The last non-empty bin is the first where the cumulative count peaks.
     last = cum.argmax(axis=-1)[..., None]
     step = (npix - np.take_along_axis(hist, last, axis=-1)) // 255
-    lut = np.empty((n, c, 256), np.int64)
+    lut = np.empty(hist.shape, np.int64)
     lut[..., 0] = 0
     lut[..., 1:] = np.clip((cum[..., :-1] + step // 2) // np.maximum(step, 1), 0, 255)
     # step == 0 (almost one value): the image is returned as it is.
