@@ -16,9 +16,10 @@ float64 signed magnitudes, ``options`` ``interpolation`` and ``fill``.
 grouped by operation; the geometric ones (ShearX/Y, TranslateX/Y, Rotate) go
 through one warp of the fused affine kernel with a matrix per image (the
 whole-pixel translations as shifted copies), each colour operation through the
-colour kernels of :mod:`fastaug._kernels.color` on its images only (uint8
-invert, posterize, solarize and sharpness as whole-array numpy steps that give
-the kernels' values), and the results are written back into the batch.
+colour kernels of :mod:`fastaug._kernels.color` on its images only. uint8
+colour operations run in place on the images of the batch that drew them (a
+per-image 256-entry table for all but Color and Sharpness, computed with the
+kernels' float32 arithmetic); float32 ones on a gathered subset, written back.
 """
 
 from __future__ import annotations
@@ -566,8 +567,6 @@ def _sharpness(x: np.ndarray, factor: np.ndarray, u8: bool,
         return x.copy()
     # torchvision's alpha is 1 - factor in float64, cast to float32.
     rest = (1.0 - factor).astype(_F32)
-    if u8:
-        return _sharpness_u8(x, rest)
     src = x.reshape(n, h * w, c)
     dst = np.empty_like(src)
     apply = np.ones(n, bool)
@@ -578,31 +577,6 @@ def _sharpness(x: np.ndarray, factor: np.ndarray, u8: bool,
 
     _chunks(chunk, n, num_threads)
     return dst.reshape(x.shape)
-
-
-def _sharpness_u8(x: np.ndarray, rest: np.ndarray) -> np.ndarray:
-    """``adjust_sharpness`` of uint8 images in whole-array integer and float64 steps.
-
-    The same values as the colour kernel (``_kernels.color.sharpness``, a scalar
-    loop): torchvision's blur is ``(5 x + the 8 neighbours) / 13`` rounded half to
-    even, and an integer over 13 is never within 1/26 of a half, so the integer
-    ``(2 s + 13) // 26`` is that rounding exactly; the blend is the kernel's fused
-    multiply-add (the float64 sum of an exact product, rounded to float32),
-    clamped and truncated.
-    """
-    out = x.copy()
-    r64 = rest.astype(np.float64)
-    for i in range(len(x)):  # one image at a time: the temporaries stay in cache
-        v = x[i].astype(np.int16)
-        rows = v[:-2] + v[1:-1] + v[2:]
-        s = rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
-        centre = v[1:-1, 1:-1]
-        s += 4 * centre
-        blur = (2 * s + 13) // 26
-        y = (blur - centre) * r64[i]
-        y += centre
-        out[i, 1:-1, 1:-1] = np.clip(y.astype(_F32), 0, 255).astype(np.uint8)
-    return out
 
 
 _V8 = np.arange(256)
@@ -704,17 +678,12 @@ def _color(name: str, x: np.ndarray, m: np.ndarray, num_threads: int | None) -> 
         return apply_color(step, x, num_threads)
     if name == "Sharpness":
         return _sharpness(x, 1.0 + m, u8, num_threads)
-    if u8 and name == "Invert":
-        return np.subtract(np.uint8(255), x)
     if name in ("AutoContrast", "Equalize", "Invert"):
         step = Step(name, "color", {"apply": ones}, {"op": name.lower()})
         return apply_color(step, x, num_threads)
     src = x.reshape(n, h * w, c)
     if name == "Posterize":
         bits = m.astype(np.int64)  # posterize(bits=int(m))
-        if u8:
-            masks = (((1 << bits) - 1) << (8 - bits)).astype(np.uint8)
-            return np.bitwise_and(x, masks[:, None, None, None])
         prm = np.zeros((n, c, 2))
         prm[..., 0] = (1 << bits)[:, None]
         prm[..., 1] = 1.0 / (1 << bits)[:, None]
@@ -726,13 +695,6 @@ def _color(name: str, x: np.ndarray, m: np.ndarray, num_threads: int | None) -> 
         if (t > bound).any():  # torchvision's solarize raises too
             raise ValueError(f"Solarize magnitudes must be <= 1 (threshold <= {bound:g}), "
                              f"got {m.max()!r}")
-        if u8:
-            # x >= t (float32) for integers x is x >= ceil(t); t <= 255 (m <= 1).
-            ti = np.clip(np.ceil(t), 0, 255).astype(np.uint8)[:, None, None, None]
-            # 255 - x is x ^ 255: flip the bits where x >= t.
-            flip = (x >= ti).view(np.uint8)
-            flip *= np.uint8(255)
-            return np.bitwise_xor(x, flip)
         prm = np.zeros((n, c, 2))
         prm[..., 0] = t[:, None]
         out = _float_op(src, _k.SOLARIZE, prm, ones, num_threads)
