@@ -532,31 +532,46 @@ def _warp(x: np.ndarray, theta: np.ndarray, interpolation: str,
     return np.ascontiguousarray(out)
 
 
-def _shift(x: np.ndarray, tx: np.ndarray, ty: np.ndarray,
-           fill: tuple[float, ...] | None) -> np.ndarray:
-    """Whole-pixel translations: ``out[y, x] = in[y - ty, x - tx]``, ``fill`` outside.
+def _warp_nearest_into(out: np.ndarray, idx: np.ndarray, theta: np.ndarray,
+                       num_threads: int | None) -> None:
+    """:func:`_warp` (nearest, ``fill=None``) of ``out[idx]``, written back in place.
+
+    The zero-padded copies are filled image by image from ``out`` and the
+    warped result's crop is written straight back: two passes fewer than
+    gathering the subset, cropping into a new array and scattering it back.
+    """
+    _, h, w, c = out.shape
+    padded = np.zeros((len(idx), h + 2, w + 2, c), out.dtype)
+    for j, i in enumerate(idx):
+        padded[j, 1:-1, 1:-1] = out[i]
+    res = warp_affine(padded, _scipy_matrices(theta, h, w, 1), order=0, fill_mode="constant",
+                      cval=0.0, num_threads=num_threads)
+    out[idx] = res[:, :h, :w]
+
+
+def _shift_into(out: np.ndarray, idx: np.ndarray, tx: np.ndarray, ty: np.ndarray,
+                fill: tuple[float, ...] | None) -> None:
+    """Whole-pixel translations of ``out[idx]`` in place: ``y[r, c] = x[r - ty, c - tx]``.
 
     torchvision's translations are integers (``int(m)``) with no rotation, so
     both nearest and bilinear sampling read whole pixels (bilinear up to the
-    float32 rounding of PyTorch's grid) and the fill mask is 0 or 1.
+    float32 rounding of PyTorch's grid) and the fill mask is 0 or 1; ``fill``
+    (zero for None) outside. One image at a time through a copy that stays in
+    cache, instead of gathering the subset and scattering it back.
     """
-    n, h, w, c = x.shape
+    _, h, w, c = out.shape
     fv = np.zeros(c) if fill is None else np.broadcast_to(np.asarray(fill, np.float64), (c,))
-    if x.dtype == np.uint8:
+    if out.dtype == np.uint8:
         fv = np.clip(np.rint(fv), 0, 255)
-    fv = fv.astype(x.dtype)
-    if (fv == fv[0]).all():
-        out = np.full_like(x, fv[0])
-    else:
-        out = np.empty_like(x)
-        out[...] = fv
-    for i in range(n):
-        dx, dy = int(tx[i]), int(ty[i])
+    fv = fv.astype(out.dtype)
+    for j, i in enumerate(idx):
+        dx, dy = int(tx[j]), int(ty[j])
         y0, y1 = max(0, dy), min(h, h + dy)
         x0, x1 = max(0, dx), min(w, w + dx)
+        src = out[i, max(0, -dy):min(h, h - dy), max(0, -dx):min(w, w - dx)].copy()
+        out[i] = fv
         if y0 < y1 and x0 < x1:
-            out[i, y0:y1, x0:x1] = x[i, y0 - dy:y1 - dy, x0 - dx:x1 - dx]
-    return out
+            out[i, y0:y1, x0:x1] = src
 
 
 def _sharpness(x: np.ndarray, factor: np.ndarray, u8: bool,
@@ -751,13 +766,16 @@ def apply_auto(step: Step, images: np.ndarray, num_threads: int | None) -> np.nd
         geo = np.flatnonzero(np.isin(codes, _WARPED))
         if len(geo):
             theta = _thetas(codes[geo], mags[geo], h, w)
-            out[geo] = _warp(out[geo], theta, interpolation, fill, num_threads)
+            if interpolation == "nearest" and fill is None:
+                _warp_nearest_into(out, geo, theta, num_threads)
+            else:
+                out[geo] = _warp(out[geo], theta, interpolation, fill, num_threads)
         tr = np.flatnonzero(np.isin(codes, _TRANSLATIONS))
         if len(tr):
             # translate=[int(m), 0]: int truncates towards zero.
             m = np.trunc(mags[tr])
-            out[tr] = _shift(out[tr], np.where(codes[tr] == _CODE["TranslateX"], m, 0.0),
-                             np.where(codes[tr] == _CODE["TranslateY"], m, 0.0), fill)
+            _shift_into(out, tr, np.where(codes[tr] == _CODE["TranslateX"], m, 0.0),
+                        np.where(codes[tr] == _CODE["TranslateY"], m, 0.0), fill)
         for code in np.unique(codes):
             name = OPS[code]
             if name == "Identity" or code in _GEOMETRIC:
