@@ -564,14 +564,23 @@ def _shift_into(out: np.ndarray, idx: np.ndarray, tx: np.ndarray, ty: np.ndarray
     if out.dtype == np.uint8:
         fv = np.clip(np.rint(fv), 0, 255)
     fv = fv.astype(out.dtype)
+    # A scalar fill assigns as a memset; a per-channel one broadcasts (slower).
+    fval: Any = fv[0] if (fv == fv[0]).all() else fv
     for j, i in enumerate(idx):
         dx, dy = int(tx[j]), int(ty[j])
         y0, y1 = max(0, dy), min(h, h + dy)
         x0, x1 = max(0, dx), min(w, w + dx)
-        src = out[i, max(0, -dy):min(h, h - dy), max(0, -dx):min(w, w - dx)].copy()
-        out[i] = fv
-        if y0 < y1 and x0 < x1:
-            out[i, y0:y1, x0:x1] = src
+        im = out[i]
+        if y0 >= y1 or x0 >= x1:
+            im[...] = fval
+            continue
+        src = im[y0 - dy:y1 - dy, x0 - dx:x1 - dx].copy()
+        im[y0:y1, x0:x1] = src
+        # The strips the shift uncovered.
+        im[:y0] = fval
+        im[y1:] = fval
+        im[y0:y1, :x0] = fval
+        im[y0:y1, x1:] = fval
 
 
 def _sharpness(x: np.ndarray, factor: np.ndarray, u8: bool,
