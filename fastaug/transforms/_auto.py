@@ -16,9 +16,10 @@ float64 signed magnitudes, ``options`` ``interpolation`` and ``fill``.
 grouped by operation; the geometric ones (ShearX/Y, TranslateX/Y, Rotate) go
 through one warp of the fused affine kernel with a matrix per image (the
 whole-pixel translations as shifted copies), each colour operation through the
-colour kernels of :mod:`fastaug._kernels.color` on its images only (uint8
-invert, posterize, solarize and sharpness as whole-array numpy steps that give
-the kernels' values), and the results are written back into the batch.
+colour kernels of :mod:`fastaug._kernels.color` on its images only. uint8
+colour operations run in place on the images of the batch that drew them (a
+per-image 256-entry table for all but Color and Sharpness, computed with the
+kernels' float32 arithmetic); float32 ones on a gathered subset, written back.
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ from typing import Any
 
 import numpy as np
 
+from fastaug import _pool
 from fastaug._kernels import color as _k
 from fastaug._validate import check_choice, check_int
 from fastaug.transforms._affine import _scipy_matrices, inverse_affine_theta, tv_affine
 from fastaug.transforms._color import (
+    _autocontrast_params,
     _check_channels,
     _chunks,
+    _equalize_from_hist,
     _float_op,
     apply_color,
 )
@@ -528,31 +532,55 @@ def _warp(x: np.ndarray, theta: np.ndarray, interpolation: str,
     return np.ascontiguousarray(out)
 
 
-def _shift(x: np.ndarray, tx: np.ndarray, ty: np.ndarray,
-           fill: tuple[float, ...] | None) -> np.ndarray:
-    """Whole-pixel translations: ``out[y, x] = in[y - ty, x - tx]``, ``fill`` outside.
+def _warp_nearest_into(out: np.ndarray, idx: np.ndarray, theta: np.ndarray,
+                       num_threads: int | None) -> None:
+    """:func:`_warp` (nearest, ``fill=None``) of ``out[idx]``, written back in place.
+
+    The zero-padded copies are filled image by image from ``out`` and the
+    warped result's crop is written straight back: two passes fewer than
+    gathering the subset, cropping into a new array and scattering it back.
+    """
+    _, h, w, c = out.shape
+    padded = np.zeros((len(idx), h + 2, w + 2, c), out.dtype)
+    for j, i in enumerate(idx):
+        padded[j, 1:-1, 1:-1] = out[i]
+    res = warp_affine(padded, _scipy_matrices(theta, h, w, 1), order=0, fill_mode="constant",
+                      cval=0.0, num_threads=num_threads)
+    out[idx] = res[:, :h, :w]
+
+
+def _shift_into(out: np.ndarray, idx: np.ndarray, tx: np.ndarray, ty: np.ndarray,
+                fill: tuple[float, ...] | None) -> None:
+    """Whole-pixel translations of ``out[idx]`` in place: ``y[r, c] = x[r - ty, c - tx]``.
 
     torchvision's translations are integers (``int(m)``) with no rotation, so
     both nearest and bilinear sampling read whole pixels (bilinear up to the
-    float32 rounding of PyTorch's grid) and the fill mask is 0 or 1.
+    float32 rounding of PyTorch's grid) and the fill mask is 0 or 1; ``fill``
+    (zero for None) outside. One image at a time through a copy that stays in
+    cache, instead of gathering the subset and scattering it back.
     """
-    n, h, w, c = x.shape
+    _, h, w, c = out.shape
     fv = np.zeros(c) if fill is None else np.broadcast_to(np.asarray(fill, np.float64), (c,))
-    if x.dtype == np.uint8:
+    if out.dtype == np.uint8:
         fv = np.clip(np.rint(fv), 0, 255)
-    fv = fv.astype(x.dtype)
-    if (fv == fv[0]).all():
-        out = np.full_like(x, fv[0])
-    else:
-        out = np.empty_like(x)
-        out[...] = fv
-    for i in range(n):
-        dx, dy = int(tx[i]), int(ty[i])
+    fv = fv.astype(out.dtype)
+    # A scalar fill assigns as a memset; a per-channel one broadcasts (slower).
+    fval: Any = fv[0] if (fv == fv[0]).all() else fv
+    for j, i in enumerate(idx):
+        dx, dy = int(tx[j]), int(ty[j])
         y0, y1 = max(0, dy), min(h, h + dy)
         x0, x1 = max(0, dx), min(w, w + dx)
-        if y0 < y1 and x0 < x1:
-            out[i, y0:y1, x0:x1] = x[i, y0 - dy:y1 - dy, x0 - dx:x1 - dx]
-    return out
+        im = out[i]
+        if y0 >= y1 or x0 >= x1:
+            im[...] = fval
+            continue
+        src = im[y0 - dy:y1 - dy, x0 - dx:x1 - dx].copy()
+        im[y0:y1, x0:x1] = src
+        # The strips the shift uncovered.
+        im[:y0] = fval
+        im[y1:] = fval
+        im[y0:y1, :x0] = fval
+        im[y0:y1, x1:] = fval
 
 
 def _sharpness(x: np.ndarray, factor: np.ndarray, u8: bool,
@@ -563,8 +591,6 @@ def _sharpness(x: np.ndarray, factor: np.ndarray, u8: bool,
         return x.copy()
     # torchvision's alpha is 1 - factor in float64, cast to float32.
     rest = (1.0 - factor).astype(_F32)
-    if u8:
-        return _sharpness_u8(x, rest)
     src = x.reshape(n, h * w, c)
     dst = np.empty_like(src)
     apply = np.ones(n, bool)
@@ -577,29 +603,89 @@ def _sharpness(x: np.ndarray, factor: np.ndarray, u8: bool,
     return dst.reshape(x.shape)
 
 
-def _sharpness_u8(x: np.ndarray, rest: np.ndarray) -> np.ndarray:
-    """``adjust_sharpness`` of uint8 images in whole-array integer and float64 steps.
+_V8 = np.arange(256)
+_V32 = _V8.astype(_F32)
 
-    The same values as the colour kernel (``_kernels.color.sharpness``, a scalar
-    loop): torchvision's blur is ``(5 x + the 8 neighbours) / 13`` rounded half to
-    even, and an integer over 13 is never within 1/26 of a half, so the integer
-    ``(2 s + 13) // 26`` is that rounding exactly; the blend is the kernel's fused
-    multiply-add (the float64 sum of an exact product, rounded to float32),
-    clamped and truncated.
+
+def _run(fn: Any, k: int, num_threads: int | None) -> None:
+    _pool.run_chunks(fn, k, _pool.resolve_threads(num_threads))
+
+
+def _color_u8(name: str, out: np.ndarray, idx: np.ndarray, m: np.ndarray,
+              num_threads: int | None) -> None:
+    """One colour operation on the uint8 images ``out[idx]``, in place.
+
+    Every operation but Color (saturation) and Sharpness is a per-image,
+    per-channel function of the value: a 256-entry table computed with the
+    colour kernels' float32 arithmetic (value for value the same results), after
+    the image statistic it needs (grayscale mean, minimum and maximum,
+    histogram). The kernels work on the images of ``idx`` where they lie, so the
+    subset is never gathered into a new array and scattered back.
     """
-    out = x.copy()
-    r64 = rest.astype(np.float64)
-    for i in range(len(x)):  # one image at a time: the temporaries stay in cache
-        v = x[i].astype(np.int16)
-        rows = v[:-2] + v[1:-1] + v[2:]
-        s = rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
-        centre = v[1:-1, 1:-1]
-        s += 4 * centre
-        blur = (2 * s + 13) // 26
-        y = (blur - centre) * r64[i]
-        y += centre
-        out[i, 1:-1, 1:-1] = np.clip(y.astype(_F32), 0, 255).astype(np.uint8)
-    return out
+    n, h, w, c = out.shape
+    k = len(idx)
+    if k == 0 or h * w == 0:
+        return
+    if name in ("Brightness", "Color", "Contrast", "Sharpness", "AutoContrast"):
+        _check_channels(c, name)
+    flat = out.reshape(n, h * w * c)
+    idx = np.ascontiguousarray(idx, np.int64)
+    f = 1.0 + m  # the factor of Brightness, Color, Contrast and Sharpness
+    if name == "Color":
+        if c == 1:
+            return  # adjust_saturation of one channel is the identity
+        fs = f.astype(_F32)
+        rs = (1.0 - f).astype(_F32)  # torchvision's alpha: 1 - factor in float64
+        _run(lambda a, b: _k.saturation_idx(flat, idx, a, b, fs, rs), k, num_threads)
+        return
+    if name == "Sharpness":
+        if h <= 2 or w <= 2:
+            return
+        rs = (1.0 - f).astype(_F32)
+        _run(lambda a, b: _k.sharpness_idx(flat, idx, a, b, h, w, c, rs), k, num_threads)
+        return
+    luts: np.ndarray
+    if name == "Brightness":
+        # _op_scale: min(max(v * f, 0), 255) in float32, truncated.
+        y = _V32 * f.astype(_F32)[:, None]
+        luts = np.floor(np.clip(y, 0, 255))[:, None, :]
+    elif name == "Contrast":
+        sums = np.zeros(k, np.int64)
+        _run(lambda a, b: _k.gray_sum_idx(flat, idx, a, b, c, sums), k, num_threads)
+        # torch.mean: the float32 sum divided by the count in float32.
+        mean = sums.astype(np.float64).astype(_F32) / _F32(h * w)
+        cf = f.astype(_F32)
+        cr = (1.0 - f).astype(_F32)
+        # _op_blend_const: fma(mean, 1 - f, v * f), clamped and truncated.
+        y = (mean.astype(np.float64) * cr.astype(np.float64))[:, None] + (
+            _V32 * cf[:, None]).astype(np.float64)
+        luts = np.floor(np.clip(y.astype(_F32), 0, 255))[:, None, :]
+    elif name == "Posterize":
+        bits = m.astype(np.int64)  # posterize(bits=int(m))
+        masks = ((1 << bits) - 1) << (8 - bits)
+        luts = (_V8 & masks[:, None])[:, None, :]
+    elif name == "Solarize":
+        # threshold = 255 * m in float64; the comparison casts it to float32.
+        t = (255.0 * m).astype(_F32)
+        if (t > 255.0).any():  # torchvision's solarize raises too
+            raise ValueError(f"Solarize magnitudes must be <= 1 (threshold <= 255), "
+                             f"got {m.max()!r}")
+        luts = np.where(t[:, None] <= _V32, 255 - _V8, _V8)[:, None, :]
+    elif name == "Invert":
+        luts = (255 - _V8)[None, None, :]
+    elif name == "AutoContrast":
+        mm = np.empty((k, c, 2), np.uint8)
+        _run(lambda a, b: _k.minmax_idx(flat, idx, a, b, c, mm), k, num_threads)
+        lo, inv = _autocontrast_params(mm.astype(_F32), 255.0)
+        luts = np.clip((_V32 - lo[..., None]) / inv[..., None], 0, 255)
+    elif name == "Equalize":
+        hist = np.zeros((k, c * 256), np.int64)
+        _run(lambda a, b: _k.hist_idx(flat, idx, a, b, c, hist), k, num_threads)
+        luts = _equalize_from_hist(hist.reshape(k, c, 256), h * w)
+    else:
+        raise ValueError(f"unknown operation {name!r}")
+    tables = np.ascontiguousarray(np.broadcast_to(luts, (k, c, 256)), np.uint8).reshape(k, -1)
+    _run(lambda a, b: _k.lut_idx(flat, idx, a, b, tables, c), k, num_threads)
 
 
 def _color(name: str, x: np.ndarray, m: np.ndarray, num_threads: int | None) -> np.ndarray:
@@ -616,17 +702,12 @@ def _color(name: str, x: np.ndarray, m: np.ndarray, num_threads: int | None) -> 
         return apply_color(step, x, num_threads)
     if name == "Sharpness":
         return _sharpness(x, 1.0 + m, u8, num_threads)
-    if u8 and name == "Invert":
-        return np.subtract(np.uint8(255), x)
     if name in ("AutoContrast", "Equalize", "Invert"):
         step = Step(name, "color", {"apply": ones}, {"op": name.lower()})
         return apply_color(step, x, num_threads)
     src = x.reshape(n, h * w, c)
     if name == "Posterize":
         bits = m.astype(np.int64)  # posterize(bits=int(m))
-        if u8:
-            masks = (((1 << bits) - 1) << (8 - bits)).astype(np.uint8)
-            return np.bitwise_and(x, masks[:, None, None, None])
         prm = np.zeros((n, c, 2))
         prm[..., 0] = (1 << bits)[:, None]
         prm[..., 1] = 1.0 / (1 << bits)[:, None]
@@ -638,13 +719,6 @@ def _color(name: str, x: np.ndarray, m: np.ndarray, num_threads: int | None) -> 
         if (t > bound).any():  # torchvision's solarize raises too
             raise ValueError(f"Solarize magnitudes must be <= 1 (threshold <= {bound:g}), "
                              f"got {m.max()!r}")
-        if u8:
-            # x >= t (float32) for integers x is x >= ceil(t); t <= 255 (m <= 1).
-            ti = np.clip(np.ceil(t), 0, 255).astype(np.uint8)[:, None, None, None]
-            # 255 - x is x ^ 255: flip the bits where x >= t.
-            flip = (x >= ti).view(np.uint8)
-            flip *= np.uint8(255)
-            return np.bitwise_xor(x, flip)
         prm = np.zeros((n, c, 2))
         prm[..., 0] = t[:, None]
         out = _float_op(src, _k.SOLARIZE, prm, ones, num_threads)
@@ -701,19 +775,24 @@ def apply_auto(step: Step, images: np.ndarray, num_threads: int | None) -> np.nd
         geo = np.flatnonzero(np.isin(codes, _WARPED))
         if len(geo):
             theta = _thetas(codes[geo], mags[geo], h, w)
-            out[geo] = _warp(out[geo], theta, interpolation, fill, num_threads)
+            if interpolation == "nearest" and fill is None:
+                _warp_nearest_into(out, geo, theta, num_threads)
+            else:
+                out[geo] = _warp(out[geo], theta, interpolation, fill, num_threads)
         tr = np.flatnonzero(np.isin(codes, _TRANSLATIONS))
         if len(tr):
             # translate=[int(m), 0]: int truncates towards zero.
             m = np.trunc(mags[tr])
-            out[tr] = _shift(out[tr], np.where(codes[tr] == _CODE["TranslateX"], m, 0.0),
-                             np.where(codes[tr] == _CODE["TranslateY"], m, 0.0), fill)
+            _shift_into(out, tr, np.where(codes[tr] == _CODE["TranslateX"], m, 0.0),
+                        np.where(codes[tr] == _CODE["TranslateY"], m, 0.0), fill)
         for code in np.unique(codes):
             name = OPS[code]
             if name == "Identity" or code in _GEOMETRIC:
                 continue
             idx = np.flatnonzero(codes == code)
-            if len(idx) == n:
+            if out.dtype == np.uint8:
+                _color_u8(name, out, idx, mags[idx], num_threads)
+            elif len(idx) == n:
                 out = _color(name, out, mags, num_threads)
             else:
                 out[idx] = _color(name, out[idx], mags[idx], num_threads)

@@ -360,13 +360,20 @@ def _grayscale(step: Step, src: np.ndarray, u8: bool, num_threads: int | None) -
 
 def _apply_luts(src: np.ndarray, luts: np.ndarray, apply: np.ndarray,
                 num_threads: int | None) -> np.ndarray:
-    dst = np.empty_like(src)
-    luts = np.ascontiguousarray(luts, np.uint8)
+    """``luts[i, k]`` applied to channel ``k`` of the uint8 images ``i`` where ``apply``."""
+    n, npix, c = src.shape
+    dst = src.copy()
+    idx = np.flatnonzero(apply)
+    if len(idx) == 0 or npix == 0:
+        return dst
+    tables = np.ascontiguousarray(np.broadcast_to(luts, (n, c, 256))[idx], np.uint8)
+    tables = tables.reshape(len(idx), c * 256)
+    flat = dst.reshape(n, npix * c)
 
     def chunk(a: int, b: int) -> None:
-        _k.lut_u8(src, dst, a, b, luts, apply)
+        _k.lut_idx(flat, idx, a, b, tables, c)
 
-    _chunks(chunk, len(src), num_threads)
+    _chunks(chunk, len(idx), num_threads)
     return dst
 
 
@@ -383,6 +390,20 @@ def _float_op(src: np.ndarray, op: int, prm: np.ndarray, apply: np.ndarray,
 
 
 def _minmax(src: np.ndarray, apply: np.ndarray, num_threads: int | None) -> np.ndarray:
+    """Per image and channel (minimum, maximum) as float32, (N, C, 2); zeros where not apply."""
+    if src.dtype == np.uint8:
+        n, npix, c = src.shape
+        idx = np.flatnonzero(apply)
+        mm = np.zeros((len(idx), c, 2), np.uint8)
+        flat = src.reshape(n, npix * c)
+
+        def chunk_u8(a: int, b: int) -> None:
+            _k.minmax_idx(flat, idx, a, b, c, mm)
+
+        _chunks(chunk_u8, len(idx), num_threads)
+        res = np.zeros((n, c, 2), _F32)
+        res[idx] = mm
+        return res
     out = np.zeros((src.shape[0], src.shape[2], 2), _F32)
 
     def chunk(a: int, b: int) -> None:
@@ -395,17 +416,26 @@ def _minmax(src: np.ndarray, apply: np.ndarray, num_threads: int | None) -> np.n
 def _equalize_luts(src: np.ndarray, apply: np.ndarray, num_threads: int | None) -> np.ndarray:
     """torchvision ``equalize_image``'s lookup tables, (N, C, 256) uint8."""
     n, npix, c = src.shape
-    hist = np.zeros((n, c, 256), np.int64)
+    idx = np.flatnonzero(apply)
+    sub = np.zeros((len(idx), c * 256), np.int64)
+    flat = src.reshape(n, npix * c)
 
     def chunk(a: int, b: int) -> None:
-        _k.hist_u8(src, hist, a, b, apply)
+        _k.hist_idx(flat, idx, a, b, c, sub)
 
-    _chunks(chunk, n, num_threads)
+    _chunks(chunk, len(idx), num_threads)
+    hist = np.zeros((n, c, 256), np.int64)
+    hist[idx] = sub.reshape(len(idx), c, 256)
+    return _equalize_from_hist(hist, npix)
+
+
+def _equalize_from_hist(hist: np.ndarray, npix: int) -> np.ndarray:
+    """torchvision ``equalize_image``'s (N, C, 256) uint8 tables from (N, C, 256) histograms."""
     cum = hist.cumsum(axis=-1)
     # The last non-empty bin is the first where the cumulative count peaks.
     last = cum.argmax(axis=-1)[..., None]
     step = (npix - np.take_along_axis(hist, last, axis=-1)) // 255
-    lut = np.empty((n, c, 256), np.int64)
+    lut = np.empty(hist.shape, np.int64)
     lut[..., 0] = 0
     lut[..., 1:] = np.clip((cum[..., :-1] + step // 2) // np.maximum(step, 1), 0, 255)
     # step == 0 (almost one value): the image is returned as it is.
@@ -428,6 +458,17 @@ def _sharpness(step: Step, src: np.ndarray, shape: tuple[int, ...], u8: bool,
     if h <= 2 or w <= 2:
         return src.copy()
     factor = float(step.options["sharpness_factor"])
+    if u8:
+        dst = src.copy()
+        idx = np.flatnonzero(apply)
+        rests = np.full(len(idx), 1.0 - factor, _F32)
+        flat = dst.reshape(n, h * w * c)
+
+        def chunk_u8(a: int, b: int) -> None:
+            _k.sharpness_idx(flat, idx, a, b, h, w, c, rests)
+
+        _chunks(chunk_u8, len(idx), num_threads)
+        return dst
     dst = np.empty_like(src)
 
     def chunk(a: int, b: int) -> None:
