@@ -355,15 +355,19 @@ def warp_images(src, index, dst, n0, n1, h, w, cn, oh, ow, mats, shifts, shift_o
             # inside), and ``bilinear1x4``'s 32-bit words (a tap pair and the two
             # bytes after it) stay inside; the same for columns below w - 2 (the
             # four-lane loads) or w - 3 (the words).
-            ya = ry + float(j0) * m1
-            yb = ry + float(j1 - 1) * m1
-            xa = rx + float(j0) * m4
-            xb = rx + float(j1 - 1) * m4
-            clear_rows = ya < h - 2 and yb < h - 2
+            # (Computed once here: the border code below reuses the names ya, xa...
+            # for offsets, so conditions must not read coordinates from them later.)
+            y_first = ry + float(j0) * m1
+            y_last = ry + float(j1 - 1) * m1
+            x_first = rx + float(j0) * m4
+            x_last = rx + float(j1 - 1) * m4
+            clear_rows = y_first < h - 2 and y_last < h - 2
+            clear_cols = x_first < w - 2 and x_last < w - 2
+            clear_words = x_first < w - 3 and x_last < w - 3
             for seg in range(3):
                 if seg == 1 and len(otup) == 2 and len(ctup) == 1 and j1 - j0 >= 4 and (
                         _float_source(src)
-                        or clear_rows or (xa < w - 3 and xb < w - 3)):
+                        or clear_rows or clear_words):
                     # One channel: four pixels per step, the lanes across pixels
                     # (gathers), then the last few as the scalar code below.
                     cnt = j1 - j0
@@ -387,7 +391,7 @@ def warp_images(src, index, dst, n0, n1, h, w, cn, oh, ow, mats, shifts, shift_o
                     # and blend (four lanes, or the channel loop unrolled for a
                     # literal ``c``).
                     fit = len(ctup) >= 3 and (spill_safe or j1 <= j0 or clear_rows
-                                              or (xa < w - 2 and xb < w - 2))
+                                              or clear_cols)
                     for k in range(0, j1 - j0, 4):
                         coords4(ry, rx, float(j0 + k), m1, m4, wc32, c32, offs, ws00, ws01, ws10,
                                 ws11, np.uint64(k))
