@@ -532,34 +532,37 @@ def _warp(x: np.ndarray, theta: np.ndarray, interpolation: str,
     return np.ascontiguousarray(out)
 
 
-def _warp_nearest_into(out: np.ndarray, idx: np.ndarray, theta: np.ndarray,
+def _warp_nearest_into(src: np.ndarray, out: np.ndarray, idx: np.ndarray, theta: np.ndarray,
                        num_threads: int | None) -> None:
-    """:func:`_warp` (nearest, ``fill=None``) of ``out[idx]``, written back in place.
+    """:func:`_warp` (nearest, ``fill=None``) of ``src[idx]``, written into ``out[idx]``.
 
-    The zero-padded copies are filled image by image from ``out`` and the
-    warped result's crop is written straight back: two passes fewer than
-    gathering the subset, cropping into a new array and scattering it back.
+    The zero-padded copies are filled image by image from ``src`` (``out``
+    itself after the first round) and the warped result's crop is written
+    straight into ``out``: two passes fewer than gathering the subset, cropping
+    into a new array and scattering it back.
     """
     _, h, w, c = out.shape
     padded = np.zeros((len(idx), h + 2, w + 2, c), out.dtype)
     for j, i in enumerate(idx):
-        padded[j, 1:-1, 1:-1] = out[i]
+        padded[j, 1:-1, 1:-1] = src[i]
     res = warp_affine(padded, _scipy_matrices(theta, h, w, 1), order=0, fill_mode="constant",
                       cval=0.0, num_threads=num_threads)
     out[idx] = res[:, :h, :w]
 
 
-def _shift_into(out: np.ndarray, idx: np.ndarray, tx: np.ndarray, ty: np.ndarray,
-                fill: tuple[float, ...] | None) -> None:
-    """Whole-pixel translations of ``out[idx]`` in place: ``y[r, c] = x[r - ty, c - tx]``.
+def _shift_into(src: np.ndarray, out: np.ndarray, idx: np.ndarray, tx: np.ndarray,
+                ty: np.ndarray, fill: tuple[float, ...] | None) -> None:
+    """Whole-pixel translations of ``src[idx]`` into ``out[idx]``: ``y[r, c] = x[r-ty, c-tx]``.
 
     torchvision's translations are integers (``int(m)``) with no rotation, so
     both nearest and bilinear sampling read whole pixels (bilinear up to the
     float32 rounding of PyTorch's grid) and the fill mask is 0 or 1; ``fill``
     (zero for None) outside. One image at a time through a copy that stays in
-    cache, instead of gathering the subset and scattering it back.
+    cache, instead of gathering the subset and scattering it back; straight
+    from ``src`` when it is not ``out`` (the first round).
     """
     _, h, w, c = out.shape
+    same = src is out
     fv = np.zeros(c) if fill is None else np.broadcast_to(np.asarray(fill, np.float64), (c,))
     if out.dtype == np.uint8:
         fv = np.clip(np.rint(fv), 0, 255)
@@ -574,8 +577,9 @@ def _shift_into(out: np.ndarray, idx: np.ndarray, tx: np.ndarray, ty: np.ndarray
         if y0 >= y1 or x0 >= x1:
             im[...] = fval
             continue
-        src = im[y0 - dy:y1 - dy, x0 - dx:x1 - dx].copy()
-        im[y0:y1, x0:x1] = src
+        part = src[i, y0 - dy:y1 - dy, x0 - dx:x1 - dx]
+        # In place the source overlaps the destination: read it out first.
+        im[y0:y1, x0:x1] = part.copy() if same else part
         # The strips the shift uncovered.
         im[:y0] = fval
         im[y1:] = fval
@@ -726,6 +730,18 @@ def _color(name: str, x: np.ndarray, m: np.ndarray, num_threads: int | None) -> 
     raise ValueError(f"unknown operation {name!r}")
 
 
+def _copy_images(src: np.ndarray, out: np.ndarray, idx: np.ndarray) -> None:
+    """``out[idx] = src[idx]`` without the gathered temporary, one run of indices at a time."""
+    if len(idx) == 0:
+        return
+    # Sorted indices: split where consecutive ones are not neighbours.
+    cuts = np.flatnonzero(np.diff(idx) != 1) + 1
+    starts = np.concatenate(([0], cuts))
+    ends = np.concatenate((cuts, [len(idx)]))
+    for a, b in zip(idx[starts].tolist(), (idx[ends - 1] + 1).tolist()):
+        out[a:b] = src[a:b]
+
+
 def apply_auto(step: Step, images: np.ndarray, num_threads: int | None) -> np.ndarray:
     """Run one ``"auto"`` step on an (N, H, W, C) uint8 or float32 batch; a new array.
 
@@ -769,31 +785,44 @@ def apply_auto(step: Step, images: np.ndarray, num_threads: int | None) -> np.nd
     if fill is not None and len(fill) not in (1, x.shape[3]):
         raise ValueError(f"fill has {len(fill)} values for images with {x.shape[3]} channels: "
                          f"give one per channel (or one for all), got {tuple(fill)!r}")
-    out = x.copy()
+    # The first round reads the caller's batch and writes a fresh one: every
+    # image is written once (the ones whose operation works in place are
+    # copied right before it), instead of the whole batch copied first and
+    # then rewritten. Later rounds work on ``out`` in place.
+    out = np.empty_like(x)
     for r in range(codes_all.shape[1]):
+        src = x if r == 0 else out
         codes, mags = codes_all[:, r], mags_all[:, r]
         geo = np.flatnonzero(np.isin(codes, _WARPED))
         if len(geo):
             theta = _thetas(codes[geo], mags[geo], h, w)
             if interpolation == "nearest" and fill is None:
-                _warp_nearest_into(out, geo, theta, num_threads)
+                _warp_nearest_into(src, out, geo, theta, num_threads)
             else:
-                out[geo] = _warp(out[geo], theta, interpolation, fill, num_threads)
+                out[geo] = _warp(src[geo], theta, interpolation, fill, num_threads)
         tr = np.flatnonzero(np.isin(codes, _TRANSLATIONS))
         if len(tr):
             # translate=[int(m), 0]: int truncates towards zero.
             m = np.trunc(mags[tr])
-            _shift_into(out, tr, np.where(codes[tr] == _CODE["TranslateX"], m, 0.0),
+            _shift_into(src, out, tr, np.where(codes[tr] == _CODE["TranslateX"], m, 0.0),
                         np.where(codes[tr] == _CODE["TranslateY"], m, 0.0), fill)
         for code in np.unique(codes):
             name = OPS[code]
-            if name == "Identity" or code in _GEOMETRIC:
+            if code in _GEOMETRIC:
                 continue
             idx = np.flatnonzero(codes == code)
-            if out.dtype == np.uint8:
+            if name == "Identity":
+                if src is not out:
+                    _copy_images(x, out, idx)
+            elif out.dtype == np.uint8:
+                if src is not out:
+                    # The uint8 kernels work in place: copied just before, still in cache.
+                    _copy_images(x, out, idx)
                 _color_u8(name, out, idx, mags[idx], num_threads)
             elif len(idx) == n:
-                out = _color(name, out, mags, num_threads)
+                res = _color(name, src, mags, num_threads)
+                # Never hand on (and later rewrite) the caller's array.
+                out = res.copy() if np.may_share_memory(res, x) else res
             else:
-                out[idx] = _color(name, out[idx], mags[idx], num_threads)
+                out[idx] = _color(name, src[idx], mags[idx], num_threads)
     return out
