@@ -731,15 +731,11 @@ def _color(name: str, x: np.ndarray, m: np.ndarray, num_threads: int | None) -> 
 
 
 def _copy_images(src: np.ndarray, out: np.ndarray, idx: np.ndarray) -> None:
-    """``out[idx] = src[idx]`` without the gathered temporary, one run of indices at a time."""
-    if len(idx) == 0:
-        return
-    # Sorted indices: split where consecutive ones are not neighbours.
-    cuts = np.flatnonzero(np.diff(idx) != 1) + 1
-    starts = np.concatenate(([0], cuts))
-    ends = np.concatenate((cuts, [len(idx)]))
-    for a, b in zip(idx[starts].tolist(), (idx[ends - 1] + 1).tolist()):
-        out[a:b] = src[a:b]
+    """``out[idx] = src[idx]`` image by image, without the gathered temporary."""
+    # The groups of a mixed batch are a few images each: a plain loop costs
+    # less than finding runs of neighbouring indices.
+    for i in idx.tolist():
+        out[i] = src[i]
 
 
 def apply_auto(step: Step, images: np.ndarray, num_threads: int | None) -> np.ndarray:
