@@ -58,6 +58,10 @@ _GEOMETRIC = np.array([_CODE[n] for n in ("ShearX", "ShearY", "TranslateX", "Tra
                                           "Rotate")])
 _WARPED = np.array([_CODE[n] for n in ("ShearX", "ShearY", "Rotate")])
 _TRANSLATIONS = np.array([_CODE["TranslateX"], _CODE["TranslateY"]])
+# Per-code flags: a table lookup per round instead of np.isin (a sort) per group.
+_IS_WARPED = np.isin(np.arange(len(OPS)), _WARPED)
+_IS_TRANSLATION = np.isin(np.arange(len(OPS)), _TRANSLATIONS)
+_IS_GEOMETRIC = np.isin(np.arange(len(OPS)), _GEOMETRIC)
 _JITTER_ID = {"Brightness": _k.BRIGHTNESS, "Contrast": _k.CONTRAST, "Color": _k.SATURATION}
 _JITTER_NAME = {"Brightness": "brightness", "Contrast": "contrast", "Color": "saturation"}
 
@@ -799,24 +803,27 @@ def apply_auto(step: Step, images: np.ndarray, num_threads: int | None) -> np.nd
     for r in range(codes_all.shape[1]):
         src = x if r == 0 else out
         codes, mags = codes_all[:, r], mags_all[:, r]
-        geo = np.flatnonzero(np.isin(codes, _WARPED))
+        geo = np.flatnonzero(_IS_WARPED[codes])
         if len(geo):
             theta = _thetas(codes[geo], mags[geo], h, w)
             if interpolation == "nearest" and fill is None:
                 _warp_nearest_into(src, out, geo, theta, num_threads)
             else:
                 out[geo] = _warp(src[geo], theta, interpolation, fill, num_threads)
-        tr = np.flatnonzero(np.isin(codes, _TRANSLATIONS))
+        tr = np.flatnonzero(_IS_TRANSLATION[codes])
         if len(tr):
             # translate=[int(m), 0]: int truncates towards zero.
             m = np.trunc(mags[tr])
             _shift_into(src, out, tr, np.where(codes[tr] == _CODE["TranslateX"], m, 0.0),
                         np.where(codes[tr] == _CODE["TranslateY"], m, 0.0), fill)
-        for code in np.unique(codes):
-            name = OPS[code]
-            if code in _GEOMETRIC:
+        # The images of every code at once: a stable sort keeps each group ascending.
+        order = np.argsort(codes, kind="stable")
+        ends = np.cumsum(np.bincount(codes, minlength=len(OPS))).tolist()
+        for code, (a, b) in enumerate(zip([0, *ends[:-1]], ends)):
+            if a == b or _IS_GEOMETRIC[code]:
                 continue
-            idx = np.flatnonzero(codes == code)
+            name = OPS[code]
+            idx = order[a:b]
             if name == "Identity":
                 if src is not out:
                     _copy_images(x, out, idx)
