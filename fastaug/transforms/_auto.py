@@ -24,6 +24,7 @@ kernels' float32 arithmetic); float32 ones on a gathered subset, written back.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -266,18 +267,32 @@ def magnitude_table(space: str, op: str, num_bins: int, height: int,
     return t.astype(np.float64)
 
 
+@functools.lru_cache(maxsize=256)
+def _size_tables(space: str, num_bins: int, h: int, w: int) -> np.ndarray:
+    """(ops, bins) magnitudes of one image size (0 where none); read-only, cached."""
+    names = list(SPACES[space])
+    per = np.zeros((len(names), num_bins))
+    for j, name in enumerate(names):
+        t = magnitude_table(space, name, num_bins, h, w)
+        if t is not None:
+            per[j] = t
+    per.flags.writeable = False
+    return per
+
+
 def _tables(space: str, num_bins: int, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per image (N, ops, bins) magnitudes (0 where none) and the (ops,) signed flags."""
     names = list(SPACES[space])
     signed = np.array([SPACES[space][k][2] for k in names])
-    uniq, inv = np.unique(np.asarray(sizes, np.int64).reshape(-1, 2), axis=0,
-                          return_inverse=True)
-    per = np.zeros((len(uniq), len(names), num_bins))
-    for u, (h, w) in enumerate(uniq):
-        for j, name in enumerate(names):
-            t = magnitude_table(space, name, num_bins, int(h), int(w))
-            if t is not None:
-                per[u, j] = t
+    s = np.asarray(sizes, np.int64).reshape(-1, 2)
+    # The tables are cached per size, and a batch of one size (the usual case)
+    # skips np.unique's row sort: drawing is then a few table lookups a batch.
+    if len(s) and (s == s[0]).all():
+        uniq, inv = s[:1], np.zeros(len(s), np.intp)
+    else:
+        uniq, inv = np.unique(s, axis=0, return_inverse=True)
+    per = np.stack([_size_tables(space, num_bins, int(h), int(w)) for h, w in uniq]) if len(
+        uniq) else np.zeros((0, len(names), num_bins))
     return per[inv.reshape(-1)], signed
 
 
