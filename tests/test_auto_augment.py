@@ -265,6 +265,40 @@ def test_batch_equals_one_image_at_a_time(t, dtype) -> None:
         assert np.array_equal(out[i:i + 1], apply_auto(one, x[i:i + 1], 1)), i
 
 
+@pytest.mark.parametrize("options", [("nearest", None), ("bilinear", (9.0, 60.0, 200.0))])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_large_images_first_round_from_the_input(monkeypatch, options, dtype) -> None:
+    """Images of at least ``_BIG_BYTES`` skip the upfront copy of the batch.
+
+    The first round then reads the caller's images and writes a fresh batch;
+    the reference is the same step through the copy-first path (forced by
+    raising the threshold), which the torchvision references above check. Every
+    operation is drawn in round one (twice, so groups have several images),
+    and the caller's array must come back untouched.
+    """
+    from fastaug.transforms import _auto
+
+    g = np.random.default_rng(7)
+    size = 112 if dtype == np.uint8 else 64  # 37632 and 49152 bytes per image
+    x = g.integers(0, 256, (2 * len(OPS), size, size, 3)).astype(dtype)
+    if dtype == np.float32:
+        x /= 255
+        options = (options[0], None if options[1] is None else tuple(v / 255 for v in options[1]))
+    assert x[0].nbytes >= _auto._BIG_BYTES
+    codes = np.stack([np.tile(np.arange(len(OPS)), 2), g.integers(0, len(OPS), len(x))], 1)
+    mags = g.uniform(-0.9, 0.9, codes.shape)
+    mags[codes == OPS.index("Posterize")] = 3.0
+    mags[codes == OPS.index("Solarize")] = 0.5
+    mags[codes == OPS.index("Rotate")] *= 40
+    mags[np.isin(codes, [OPS.index("TranslateX"), OPS.index("TranslateY")])] *= 30
+    step = auto_step("t", codes, mags, *options)
+    before = x.copy()
+    out = apply_auto(step, x, 2)
+    assert np.array_equal(x, before)
+    monkeypatch.setattr(_auto, "_BIG_BYTES", 1 << 62)
+    assert np.array_equal(out, apply_auto(step, x, 2))
+
+
 def test_in_a_recipe() -> None:
     x = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
     before = x.copy()

@@ -24,6 +24,7 @@ kernels' float32 arithmetic); float32 ones on a gathered subset, written back.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,22 @@ _GEOMETRIC = np.array([_CODE[n] for n in ("ShearX", "ShearY", "TranslateX", "Tra
                                           "Rotate")])
 _WARPED = np.array([_CODE[n] for n in ("ShearX", "ShearY", "Rotate")])
 _TRANSLATIONS = np.array([_CODE["TranslateX"], _CODE["TranslateY"]])
+# Images of at least this many bytes are copied one by one (no gathered
+# temporary); smaller ones with fancy indexing (less Python per image), and the
+# first round then starts from a copy of the whole batch, as later rounds.
+_BIG_BYTES = 32768
+# Padded images per thread that one nearest warp call works through (cache sized).
+_CHUNK_BYTES = 1 << 19
+
+
+def _is_big(x: np.ndarray) -> bool:
+    return x[0].nbytes >= _BIG_BYTES if len(x) else False
+
+
+# Per-code flags: a table lookup per round instead of np.isin (a sort) per group.
+_IS_WARPED = np.isin(np.arange(len(OPS)), _WARPED)
+_IS_TRANSLATION = np.isin(np.arange(len(OPS)), _TRANSLATIONS)
+_IS_GEOMETRIC = np.isin(np.arange(len(OPS)), _GEOMETRIC)
 _JITTER_ID = {"Brightness": _k.BRIGHTNESS, "Contrast": _k.CONTRAST, "Color": _k.SATURATION}
 _JITTER_NAME = {"Brightness": "brightness", "Contrast": "contrast", "Color": "saturation"}
 
@@ -250,18 +267,32 @@ def magnitude_table(space: str, op: str, num_bins: int, height: int,
     return t.astype(np.float64)
 
 
+@functools.lru_cache(maxsize=256)
+def _size_tables(space: str, num_bins: int, h: int, w: int) -> np.ndarray:
+    """(ops, bins) magnitudes of one image size (0 where none); read-only, cached."""
+    names = list(SPACES[space])
+    per = np.zeros((len(names), num_bins))
+    for j, name in enumerate(names):
+        t = magnitude_table(space, name, num_bins, h, w)
+        if t is not None:
+            per[j] = t
+    per.flags.writeable = False
+    return per
+
+
 def _tables(space: str, num_bins: int, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per image (N, ops, bins) magnitudes (0 where none) and the (ops,) signed flags."""
     names = list(SPACES[space])
     signed = np.array([SPACES[space][k][2] for k in names])
-    uniq, inv = np.unique(np.asarray(sizes, np.int64).reshape(-1, 2), axis=0,
-                          return_inverse=True)
-    per = np.zeros((len(uniq), len(names), num_bins))
-    for u, (h, w) in enumerate(uniq):
-        for j, name in enumerate(names):
-            t = magnitude_table(space, name, num_bins, int(h), int(w))
-            if t is not None:
-                per[u, j] = t
+    s = np.asarray(sizes, np.int64).reshape(-1, 2)
+    # The tables are cached per size, and a batch of one size (the usual case)
+    # skips np.unique's row sort: drawing is then a few table lookups a batch.
+    if len(s) and (s == s[0]).all():
+        uniq, inv = s[:1], np.zeros(len(s), np.intp)
+    else:
+        uniq, inv = np.unique(s, axis=0, return_inverse=True)
+    per = np.stack([_size_tables(space, num_bins, int(h), int(w)) for h, w in uniq]) if len(
+        uniq) else np.zeros((0, len(names), num_bins))
     return per[inv.reshape(-1)], signed
 
 
@@ -532,34 +563,57 @@ def _warp(x: np.ndarray, theta: np.ndarray, interpolation: str,
     return np.ascontiguousarray(out)
 
 
-def _warp_nearest_into(out: np.ndarray, idx: np.ndarray, theta: np.ndarray,
+def _warp_nearest_into(src: np.ndarray, out: np.ndarray, idx: np.ndarray, theta: np.ndarray,
                        num_threads: int | None) -> None:
-    """:func:`_warp` (nearest, ``fill=None``) of ``out[idx]``, written back in place.
+    """:func:`_warp` (nearest, ``fill=None``) of ``src[idx]``, written into ``out[idx]``.
 
-    The zero-padded copies are filled image by image from ``out`` and the
-    warped result's crop is written straight back: two passes fewer than
-    gathering the subset, cropping into a new array and scattering it back.
+    A chunk of images at a time (about 512 KiB of padded images per thread, at
+    least four): each is copied from ``src`` (``out`` itself after the first
+    round) into the interior of a zero-padded buffer, warped into a second
+    buffer and its crop copied into ``out``. The two buffers are reused chunk
+    after chunk, so they stay in cache and are never page-faulted afresh: about
+    20% faster (224x224) than padding the whole subset, warping it into a new
+    array and scattering the crop back. Small images go in one chunk, copied
+    with fancy indexing (a Python loop per image would cost more).
     """
     _, h, w, c = out.shape
-    padded = np.zeros((len(idx), h + 2, w + 2, c), out.dtype)
-    for j, i in enumerate(idx):
-        padded[j, 1:-1, 1:-1] = out[i]
-    res = warp_affine(padded, _scipy_matrices(theta, h, w, 1), order=0, fill_mode="constant",
-                      cval=0.0, num_threads=num_threads)
-    out[idx] = res[:, :h, :w]
+    k = len(idx)
+    mats = _scipy_matrices(theta, h, w, 1)
+    per = (h + 2) * (w + 2) * c * out.itemsize
+    chunk = min(k, max(4, _CHUNK_BYTES // max(per, 1)) * _pool.resolve_threads(num_threads))
+    pad = np.zeros((chunk, h + 2, w + 2, c), out.dtype)
+    res = np.empty_like(pad)
+    big = _is_big(out)
+    rows = idx.tolist()
+    for s in range(0, k, chunk):
+        e = min(k, s + chunk)
+        if big:
+            for j in range(s, e):
+                pad[j - s, 1:-1, 1:-1] = src[rows[j]]
+        else:
+            pad[:e - s, 1:-1, 1:-1] = src[idx[s:e]]
+        warp_affine(pad[:e - s], mats[s:e], order=0, fill_mode="constant", cval=0.0,
+                    out=res[:e - s], num_threads=num_threads)
+        if big:
+            for j in range(s, e):
+                out[rows[j]] = res[j - s, :h, :w]
+        else:
+            out[idx[s:e]] = res[:e - s, :h, :w]
 
 
-def _shift_into(out: np.ndarray, idx: np.ndarray, tx: np.ndarray, ty: np.ndarray,
-                fill: tuple[float, ...] | None) -> None:
-    """Whole-pixel translations of ``out[idx]`` in place: ``y[r, c] = x[r - ty, c - tx]``.
+def _shift_into(src: np.ndarray, out: np.ndarray, idx: np.ndarray, tx: np.ndarray,
+                ty: np.ndarray, fill: tuple[float, ...] | None) -> None:
+    """Whole-pixel translations of ``src[idx]`` into ``out[idx]``: ``y[r, c] = x[r-ty, c-tx]``.
 
     torchvision's translations are integers (``int(m)``) with no rotation, so
     both nearest and bilinear sampling read whole pixels (bilinear up to the
     float32 rounding of PyTorch's grid) and the fill mask is 0 or 1; ``fill``
     (zero for None) outside. One image at a time through a copy that stays in
-    cache, instead of gathering the subset and scattering it back.
+    cache, instead of gathering the subset and scattering it back; straight
+    from ``src`` when it is not ``out`` (the first round).
     """
     _, h, w, c = out.shape
+    same = src is out
     fv = np.zeros(c) if fill is None else np.broadcast_to(np.asarray(fill, np.float64), (c,))
     if out.dtype == np.uint8:
         fv = np.clip(np.rint(fv), 0, 255)
@@ -574,8 +628,9 @@ def _shift_into(out: np.ndarray, idx: np.ndarray, tx: np.ndarray, ty: np.ndarray
         if y0 >= y1 or x0 >= x1:
             im[...] = fval
             continue
-        src = im[y0 - dy:y1 - dy, x0 - dx:x1 - dx].copy()
-        im[y0:y1, x0:x1] = src
+        part = src[i, y0 - dy:y1 - dy, x0 - dx:x1 - dx]
+        # In place the source overlaps the destination: read it out first.
+        im[y0:y1, x0:x1] = part.copy() if same else part
         # The strips the shift uncovered.
         im[:y0] = fval
         im[y1:] = fval
@@ -726,6 +781,14 @@ def _color(name: str, x: np.ndarray, m: np.ndarray, num_threads: int | None) -> 
     raise ValueError(f"unknown operation {name!r}")
 
 
+def _copy_images(src: np.ndarray, out: np.ndarray, idx: np.ndarray) -> None:
+    """``out[idx] = src[idx]`` image by image, without the gathered temporary."""
+    # The groups of a mixed batch are a few images each: a plain loop costs
+    # less than finding runs of neighbouring indices.
+    for i in idx.tolist():
+        out[i] = src[i]
+
+
 def apply_auto(step: Step, images: np.ndarray, num_threads: int | None) -> np.ndarray:
     """Run one ``"auto"`` step on an (N, H, W, C) uint8 or float32 batch; a new array.
 
@@ -769,31 +832,49 @@ def apply_auto(step: Step, images: np.ndarray, num_threads: int | None) -> np.nd
     if fill is not None and len(fill) not in (1, x.shape[3]):
         raise ValueError(f"fill has {len(fill)} values for images with {x.shape[3]} channels: "
                          f"give one per channel (or one for all), got {tuple(fill)!r}")
-    out = x.copy()
+    # The first round reads the caller's batch and writes a fresh one: every
+    # image is written once (the ones whose operation works in place are
+    # copied right before it), instead of the whole batch copied first and
+    # then rewritten. Later rounds work on ``out`` in place, and so does the
+    # first for small images (one bulk copy beats a Python loop over them).
+    direct = _is_big(x)
+    out = np.empty_like(x) if direct else x.copy()
     for r in range(codes_all.shape[1]):
+        src = x if r == 0 and direct else out
         codes, mags = codes_all[:, r], mags_all[:, r]
-        geo = np.flatnonzero(np.isin(codes, _WARPED))
+        geo = np.flatnonzero(_IS_WARPED[codes])
         if len(geo):
             theta = _thetas(codes[geo], mags[geo], h, w)
             if interpolation == "nearest" and fill is None:
-                _warp_nearest_into(out, geo, theta, num_threads)
+                _warp_nearest_into(src, out, geo, theta, num_threads)
             else:
-                out[geo] = _warp(out[geo], theta, interpolation, fill, num_threads)
-        tr = np.flatnonzero(np.isin(codes, _TRANSLATIONS))
+                out[geo] = _warp(src[geo], theta, interpolation, fill, num_threads)
+        tr = np.flatnonzero(_IS_TRANSLATION[codes])
         if len(tr):
             # translate=[int(m), 0]: int truncates towards zero.
             m = np.trunc(mags[tr])
-            _shift_into(out, tr, np.where(codes[tr] == _CODE["TranslateX"], m, 0.0),
+            _shift_into(src, out, tr, np.where(codes[tr] == _CODE["TranslateX"], m, 0.0),
                         np.where(codes[tr] == _CODE["TranslateY"], m, 0.0), fill)
-        for code in np.unique(codes):
-            name = OPS[code]
-            if name == "Identity" or code in _GEOMETRIC:
+        # The images of every code at once: a stable sort keeps each group ascending.
+        order = np.argsort(codes, kind="stable")
+        ends = np.cumsum(np.bincount(codes, minlength=len(OPS))).tolist()
+        for code, (a, b) in enumerate(zip([0, *ends[:-1]], ends)):
+            if a == b or _IS_GEOMETRIC[code]:
                 continue
-            idx = np.flatnonzero(codes == code)
-            if out.dtype == np.uint8:
+            name = OPS[code]
+            idx = order[a:b]
+            if name == "Identity":
+                if src is not out:
+                    _copy_images(x, out, idx)
+            elif out.dtype == np.uint8:
+                if src is not out:
+                    # The uint8 kernels work in place: copied just before, still in cache.
+                    _copy_images(x, out, idx)
                 _color_u8(name, out, idx, mags[idx], num_threads)
             elif len(idx) == n:
-                out = _color(name, out, mags, num_threads)
+                res = _color(name, src, mags, num_threads)
+                # Never hand on (and later rewrite) the caller's array.
+                out = res.copy() if np.may_share_memory(res, x) else res
             else:
-                out[idx] = _color(name, out[idx], mags[idx], num_threads)
+                out[idx] = _color(name, src[idx], mags[idx], num_threads)
     return out
