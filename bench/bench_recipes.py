@@ -8,6 +8,8 @@ read (the machine is shared). Recipes (torchvision.transforms.v2 names):
   500x375 / 375x500 uint8 images (a ragged batch) -> (32, 3, 224, 224) float32.
 * cifar: ``RandomCrop(32, padding=4, padding_mode="reflect")``, flip, ToDtype,
   Normalize on 128 images 32x32x3 -> (128, 3, 32, 32) float32.
+* imagenet-colorjitter: the imagenet recipe with ``ColorJitter(0.4, 0.4, 0.4, 0.1)``
+  after the flip (selected with ``--recipes``).
 * eval: ``Resize(256)`` (antialias), ``CenterCrop(224)`` on the imagenet images,
   uint8 out, against Pillow's resize + crop per image.
 
@@ -76,6 +78,11 @@ def _recipes(threads: int):
                           T.ToDtype(np.float32, scale=True), T.Normalize(MEAN, STD)],
                          data_format="channels_first", seed=0, num_threads=threads)
     rec["imagenet"] = {"fastaug": lambda: fa_imnet(big)}
+    fa_imnet_cj = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(),
+                             T.ColorJitter(0.4, 0.4, 0.4, 0.1),
+                             T.ToDtype(np.float32, scale=True), T.Normalize(MEAN, STD)],
+                            data_format="channels_first", seed=0, num_threads=threads)
+    rec["imagenet-colorjitter"] = {"fastaug": lambda: fa_imnet_cj(big)}
     fa_cifar = T.Compose([T.RandomCrop(32, padding=4, padding_mode="reflect"),
                           T.RandomHorizontalFlip(), T.ToDtype(np.float32, scale=True),
                           T.Normalize(MEAN, STD)],
@@ -112,6 +119,13 @@ def _recipes(threads: int):
         tv_ev = v2.Compose([v2.Resize(256, antialias=True), v2.CenterCrop(224)])
         rec["imagenet"]["torchvision v2 per image"] = lambda: torch.stack(
             [tv_imnet(t) for t in tv_big])
+        tv_imnet_cj = v2.Compose([v2.RandomResizedCrop(224, antialias=True),
+                                  v2.RandomHorizontalFlip(),
+                                  v2.ColorJitter(0.4, 0.4, 0.4, 0.1),
+                                  v2.ToDtype(torch.float32, scale=True),
+                                  v2.Normalize(MEAN, STD)])
+        rec["imagenet-colorjitter"]["torchvision v2 per image"] = lambda: torch.stack(
+            [tv_imnet_cj(t) for t in tv_big])
         rec["cifar"]["torchvision v2 per image"] = lambda: torch.stack(
             [tv_cif(t) for t in tv_cifar])
         rec["eval"]["torchvision v2 per image"] = lambda: torch.stack(
@@ -135,7 +149,8 @@ def _recipes(threads: int):
             rec["imagenet"]["kornia.augmentation (batch)"] = lambda: k_imnet(
                 same.float() / 255)
             rec["cifar"]["kornia.augmentation (batch)"] = lambda: k_cifar(cifar_t.float() / 255)
-    counts = {"imagenet": len(big), "cifar": len(cifar), "eval": len(big)}
+    counts = {"imagenet": len(big), "imagenet-colorjitter": len(big), "cifar": len(cifar),
+              "eval": len(big)}
     return rec, counts, torch is not None
 
 
