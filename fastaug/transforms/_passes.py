@@ -30,6 +30,7 @@ folding would change the result:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,7 +128,9 @@ def _fold(p: _Pass, step: Step) -> bool:
                 p.padded = True
                 p.padding_mode = step.options["padding_mode"]
                 fill = np.asarray(step.options["fill"], np.float64)
-                if p.converted:
+                if p.padding_mode != "constant":
+                    fill = np.zeros(1)  # only constant padding has a fill value
+                elif p.converted:
                     # The pass pads before its epilogue: pad with the value that
                     # the epilogue maps to the requested fill.
                     fill = (np.broadcast_to(fill, (p.channels,)) - p.add) / p.mul
@@ -230,6 +233,45 @@ def _uniform(current: Any) -> np.ndarray:
     return np.stack([packed.image(i) for i in range(len(packed))])
 
 
+def _sub_pass(p: _Pass, idx: np.ndarray) -> _Pass:
+    """The pass restricted to images ``idx`` (every per-image array sliced)."""
+    q = copy.copy(p)
+    for name in ("src_sizes", "boxes", "cur", "hflip", "vflip", "virtual", "window"):
+        v = getattr(p, name)
+        if v is not None:
+            setattr(q, name, v[idx])
+    return q
+
+
+def _execute_boundary(p: _Pass, current: Any, num_threads: int | None) -> Any:
+    """Run a pass at a boundary: one array, or a list when the images still differ in size.
+
+    A pass holding only flips and element-wise steps keeps a ragged batch ragged;
+    it runs once per group of equal sizes.
+    """
+    sizes = p.cur
+    if len(sizes) == 0 or (sizes == sizes[0]).all():
+        return _execute(p, current, "channels_last", num_threads)
+    packed = _rs._as_packed(current)
+    out: list[Any] = [None] * len(sizes)
+    keys = sizes[:, 0] * (1 << 32) + sizes[:, 1]
+    for key in np.unique(keys):
+        idx = np.flatnonzero(keys == key)
+        res = _execute(_sub_pass(p, idx), [packed.image(int(i)) for i in idx],
+                       "channels_last", num_threads)
+        for j, i in enumerate(idx.tolist()):
+            out[i] = res[j]
+    return out
+
+
+def _pass_after(current: Any, c: int) -> _Pass:
+    """A new pass whose source is ``current`` (an array or a list of images)."""
+    if isinstance(current, np.ndarray):
+        return _Pass(np.array(current.shape[1:3])[None].repeat(len(current), 0),
+                     current.dtype, c)
+    return _Pass(np.array([im.shape[:2] for im in current], np.int64), current[0].dtype, c)
+
+
 def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
         num_threads: int | None) -> np.ndarray:
     """Execute ``params`` on ``source`` (an array, PackedImages or sequence)."""
@@ -242,10 +284,9 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
             continue
         # A pass boundary: run what is folded so far, then retry the step.
         if not p.empty():
-            current = _execute(p, current, "channels_last", num_threads)
+            current = _execute_boundary(p, current, num_threads)
             fresh = True
-            p = _Pass(np.array(current.shape[1:3])[None].repeat(len(current), 0),
-                      current.dtype, c)
+            p = _pass_after(current, c)
         if step.kind in ("affine", "color", "erase", "auto"):
             arr = _uniform(current)
             if step.kind == "erase":
