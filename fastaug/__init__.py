@@ -26,12 +26,14 @@ __version__ = "0.1.0"
 __all__ = [
     "AffineParams",
     "ImageDataGenerator",
+    "PackedImages",
     "RandomAffine",
     "Stream",
     "ZCA",
     "affine_matrices",
     "batches",
     "make_batch",
+    "resized_crop",
     "transforms",
     "warp_affine",
     "__version__",
@@ -39,7 +41,8 @@ __all__ = [
 
 # Names served on first access, with the module that defines them.
 _LAZY = {"ImageDataGenerator": "fastaug.keras", "keras": "fastaug.keras",
-         "transforms": "fastaug.transforms"}
+         "transforms": "fastaug.transforms", "resized_crop": "fastaug.resample",
+         "PackedImages": "fastaug.resample"}
 
 
 def __getattr__(name: str) -> Any:
