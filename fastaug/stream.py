@@ -22,7 +22,10 @@ augmenter). With background production the producer and the consumer run at the
 same time, so they must not both take every core: on a stream's worker threads,
 ``num_threads=None`` (the default of ``RandomAffine``, ``ImageDataGenerator`` and
 the file loaders) means ``max(1, (cores - 1) // workers)`` threads per worker,
-leaving a core to the consumer (:func:`fastaug._pool.producer_threads`). An
+leaving a core to the consumer (:func:`fastaug._pool.producer_threads`), as long
+as the consumer's thread itself computes; when its own CPU time between batches
+is under a quarter of the wall time (it mostly waits: a GPU step that blocks, a
+plain loop), each worker gets ``cores // workers``. An
 explicit ``num_threads`` is used as given. The consumer's own threads (BLAS,
 ``torch.set_num_threads``, XLA) are the framework's: on a small machine, one BLAS
 thread for the consumer (``OPENBLAS_NUM_THREADS=1`` before numpy is imported, or
@@ -96,18 +99,18 @@ class _Pool:
 
     def __init__(self, workers: int, name: str) -> None:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        per_worker = _pool.producer_threads(workers)
-        self.threads = [threading.Thread(target=self._work, args=(self._queue, per_worker),
+        # The workers' kernel threads, read before each task (the stream adapts it).
+        self.share = [_pool.producer_threads(workers)]
+        self.threads = [threading.Thread(target=self._work, args=(self._queue, self.share),
                                          name=f"{name}-{i}", daemon=True)
                         for i in range(workers)]
         for t in self.threads:
             t.start()
 
     @staticmethod
-    def _work(q: queue.SimpleQueue[Any], threads: int) -> None:
+    def _work(q: queue.SimpleQueue[Any], share: list[int]) -> None:
         # A static method over the queue alone: a worker must hold no reference
         # to the pool or the stream, or garbage collection could never run.
-        _pool.set_thread_default(threads)
         while True:
             item = q.get()
             if item is None:
@@ -115,6 +118,7 @@ class _Pool:
             fut, fn = item
             del item
             if fut.set_running_or_notify_cancel():
+                _pool.set_thread_default(share[0])
                 try:
                     result = fn()
                 except BaseException as exc:
@@ -256,6 +260,11 @@ class Stream(Iterator[Any]):
         # distinct batches, in order of arrival.
         self._lock = threading.Lock()
         self._pid = os.getpid()
+        self._workers = workers
+        # (thread, thread CPU time, wall time) when the last batch was handed out,
+        # and a running estimate of the consumer's own CPU use (1: a core).
+        self._mark: tuple[int, float, float] | None = None
+        self._consumer_load = 1.0
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None:
@@ -305,6 +314,31 @@ class Stream(Iterator[Any]):
         with self._lock:
             return self._next()
 
+    def _observe_consumer(self) -> None:
+        """Give the producers every core while the consumer itself computes little.
+
+        Between two batches the consumer's thread either computes (a training
+        step on the CPU: keep a core for it, the default share) or mostly waits
+        (for the next batch, or a GPU step that blocks): then the producers may
+        use every core. Measured as the consumer thread's CPU time over the wall
+        time from one batch to the next, smoothed.
+        """
+        pool = self._state.pool
+        me = threading.get_ident()
+        now = (me, time.thread_time(), time.perf_counter())
+        mark, self._mark = self._mark, now
+        if pool is None or mark is None or mark[0] != me:
+            return
+        wall = now[2] - mark[2]
+        if wall <= 0.0:
+            return
+        load = min(1.0, (now[1] - mark[1]) / wall)
+        self._consumer_load = 0.5 * self._consumer_load + 0.5 * load
+        share = _pool.producer_threads(self._workers)
+        if self._consumer_load < 0.25:
+            share = max(1, _pool.cpu_count() // self._workers)
+        pool.share[0] = share
+
     def _next(self) -> Any:
         state = self._state
         if state.closed:
@@ -342,6 +376,7 @@ class Stream(Iterator[Any]):
             # Refill now, so the workers start on the next batch while the
             # consumer works on this one.
             self._fill()
+            self._observe_consumer()
         except StopIteration:
             raise
         except BaseException:

@@ -195,3 +195,31 @@ def test_producer_threads_leave_a_core_to_the_consumer(monkeypatch):
     assert inside == 3
     assert used == [3, 2]
     assert _pool.producer_threads(1) == 7 and _pool.producer_threads(16) == 1
+
+
+@pytest.mark.parametrize("consumer,expected_last", [("waits", 4), ("computes", 3)])
+def test_producer_share_follows_the_consumers_own_cpu_use(monkeypatch, consumer,
+                                                          expected_last):
+    # A consumer that mostly waits (a GPU step, a plain loop) leaves the producers
+    # every core (8 // 2 workers = 4 threads each); one that computes keeps a
+    # core ((8 - 1) // 2 = 3). The consumer's CPU use is measured with
+    # thread_time, so sleeping is waiting and a busy loop is computing.
+    from fastaug import _pool
+
+    monkeypatch.setattr(_pool, "cpu_count", lambda: 8)
+    seen = []
+
+    def task():
+        seen.append(_pool.default_threads())
+        return len(seen)
+
+    with Stream((task for _ in range(12)), workers=2, depth=1) as s:
+        for _ in s:
+            t0 = time.perf_counter()
+            if consumer == "waits":
+                time.sleep(0.01)
+            else:
+                while time.perf_counter() - t0 < 0.01:
+                    pass
+    assert seen[0] == 3  # the default share before anything is measured
+    assert seen[-1] == expected_last
