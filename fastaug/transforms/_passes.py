@@ -166,7 +166,7 @@ def _fold(p: _Pass, step: Step) -> bool:
             raise TypeError("Normalize needs float images: put ToDtype(numpy.float32, "
                             "scale=True) before it")
         for name in ("mean", "std"):
-            _check_channels(p, len(opts[name]), p.channels, name)
+            _check_channels(len(opts[name]), p.channels, name)
         mean = np.broadcast_to(np.asarray(opts["mean"], np.float64), (p.channels,))
         std = np.broadcast_to(np.asarray(opts["std"], np.float64), (p.channels,))
         p.mul = p.mul / std
@@ -184,7 +184,7 @@ def _fold(p: _Pass, step: Step) -> bool:
     return p.dtype == np.uint8
 
 
-def _check_channels(p: _Pass, k: int, c: int, name: str) -> None:
+def _check_channels(k: int, c: int, name: str) -> None:
     if k not in (1, c):
         raise ValueError(f"{name} has {k} values for images with {c} channels: give one per "
                          "channel (or one for all)")
@@ -200,7 +200,7 @@ def _execute(p: _Pass, source: Any, data_format: str, num_threads: int | None) -
                          "RandomResizedCrop)")
     oh, ow = (int(sizes[0, 0]), int(sizes[0, 1])) if len(sizes) else (1, 1)
     fill = np.asarray(p.fill, np.float64)
-    _check_channels(p, fill.size, p.channels, "fill")
+    _check_channels(fill.size, p.channels, "fill")
     fill = np.broadcast_to(fill, (p.channels,))
     if p.src_dtype == np.uint8 and p.padded and p.padding_mode == "constant":
         fill = np.clip(np.rint(fill), 0, 255)
@@ -307,8 +307,7 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
                 current = apply_color(step, arr, num_threads)
                 c = current.shape[3]  # Grayscale(1) changes the channel count
             fresh = True
-            p = _Pass(np.array(current.shape[1:3])[None].repeat(len(current), 0),
-                      current.dtype, c)
+            p = _pass_after(current, c)
             continue
         if _fold(p, step):
             continue
@@ -320,8 +319,7 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
                                  "or crop them to one size first")
             current = _to_uint8_truncating(out, step.options["scale"])
             fresh = True
-            p = _Pass(np.array(current.shape[1:3])[None].repeat(len(current), 0),
-                      current.dtype, c)
+            p = _pass_after(current, c)
             continue
         raise AssertionError(f"step {step} does not fold into an empty pass")
     if p.empty() and isinstance(current, np.ndarray) and current.ndim == 4 and (
