@@ -270,3 +270,38 @@ def test_empty_batch() -> None:
     x = np.zeros((0, 4, 4, 3), np.uint8)
     assert ColorJitter(0.4, 0.4, 0.4, 0.1)(x).shape == (0, 4, 4, 3)
     assert RandomEqualize(p=1.0)(x).shape == (0, 4, 4, 3)
+
+
+@pytest.mark.parametrize("c, dtype, data_format", [
+    (3, np.uint8, "channels_first"), (3, np.uint8, "channels_last"),
+    (1, np.uint8, "channels_first"), (3, np.float32, "channels_first"),
+    (1, np.float32, "channels_last")])
+def test_jitter_then_normalize_is_one_store(c, dtype, data_format) -> None:
+    """ColorJitter followed by ToDtype/Normalize writes the normalized output itself.
+
+    The reference is the same draw without the two element-wise steps (the
+    jittered image, checked against torchvision above) normalized in float64.
+    Tolerance 2e-6: the fused store computes ``v * mul + add`` in float32 with
+    mul = 1 / (255 std) and add = -mean / std rounded to float32 (three
+    roundings of at most 2^-24 relative on values up to about 2.7).
+    """
+    from fastaug.transforms import Normalize, RandomResizedCrop, ToDtype
+
+    rng = np.random.default_rng(12)
+    shape = (6, 23, 31, c)
+    x = (rng.integers(0, 256, shape, dtype=np.uint8) if dtype == np.uint8
+         else rng.random(shape, dtype=np.float32))
+    mean, std = [0.485, 0.456, 0.406][:c], [0.229, 0.224, 0.225][:c]
+    recipe = Compose([RandomResizedCrop((17, 19)), ColorJitter(0.4, 0.4, 0.4, 0.1),
+                      ToDtype(np.float32, scale=True), Normalize(mean, std)],
+                     data_format=data_format, seed=3)
+    params = recipe.draw(x)
+    got = recipe.apply(x, params)
+    jittered = Compose([], seed=0).apply(
+        x, BatchParams(params.input_sizes, params.steps[:-2], params.channels))
+    scale = 255.0 if dtype == np.uint8 else 1.0
+    want = (jittered.astype(np.float64) / scale - np.array(mean)) / np.array(std)
+    if data_format == "channels_first":
+        want = want.transpose(0, 3, 1, 2)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)

@@ -8,9 +8,7 @@ that uint8 results match it level for level:
 
 - PyTorch's ``x.mul(r).add_(y, alpha=1 - r)`` runs as a fused multiply-add on
   CPUs with FMA (checked on the reference machine: zero mismatches with an
-  FMA, hundreds of thousands without). :func:`_fma` emulates it: the product of
-  two float32 is exact in float64, so the float64 sum rounded to float32 is the
-  fused result (up to a double rounding on exact float64 ties, which is rare).
+  FMA, hundreds of thousands without). :func:`_fma` is that fused operation.
 - uint8 results are clamped and truncated after every operation, as
   torchvision's ``.to(torch.uint8)`` does.
 
@@ -21,6 +19,9 @@ call per pixel, see shared/numba-notes.md).
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from ._jit import kernel
 
@@ -37,10 +38,22 @@ POSTERIZE = 2
 AUTOCONTRAST = 3
 
 
-@kernel
-def _fma(a, b, c):
-    """float32 ``a * b + c`` rounded once, as PyTorch's vectorised ``add_(alpha=)``."""
-    return np.float32(np.float64(a) * np.float64(b) + np.float64(c))
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """float32 ``a * b + c`` rounded once, as PyTorch's vectorised ``add_(alpha=)``.
+
+    ``llvm.fma.f32``: one instruction on CPUs with FMA, and it vectorises (an
+    emulation through float64 halved the vector width and cost saturation 2x).
+    """
+    sig = types.float32(types.float32, types.float32, types.float32)
+
+    def codegen(context, builder, signature, args):
+        f32 = ir.FloatType()
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(f32, [f32] * 3),
+                                            "llvm.fma.f32")
+        return builder.call(fn, args)
+
+    return sig, codegen
 
 
 @kernel
@@ -68,28 +81,70 @@ _CHUNK = 1024  # pixels per scratch row: 12 KiB of float32 planes, in L1
 
 
 @kernel
-def _load(x, p0, m, c, rr, gg, bb):
-    """Pixels ``[p0, p0 + m)`` of ``x`` (P, C) into float32 planes."""
+def _load(x, m, c, rr, gg, bb):
+    """The first ``m`` pixels of ``x`` into float32 planes.
+
+    ``x`` is the chunk as a flat 1-D slice of interleaved values: indices
+    ``3 * j + k`` from zero are provably non-negative, so Numba's negative-index
+    check goes and the loop vectorises. ``x2d[p0 + j, k]`` on the (P, C) array
+    ran 3x slower (same run; see shared/numba-notes.md).
+    """
     if c == 3:
         for j in range(m):
-            rr[j] = np.float32(x[p0 + j, 0])
-            gg[j] = np.float32(x[p0 + j, 1])
-            bb[j] = np.float32(x[p0 + j, 2])
+            rr[j] = np.float32(x[3 * j])
+            gg[j] = np.float32(x[3 * j + 1])
+            bb[j] = np.float32(x[3 * j + 2])
     else:
         for j in range(m):
-            rr[j] = np.float32(x[p0 + j, 0])
+            rr[j] = np.float32(x[j])
 
 
 @kernel
-def _store(y, p0, m, c, rr, gg, bb):
+def _store(y, m, c, rr, gg, bb):
+    """The planes into the first ``m`` pixels of ``y`` (a flat slice, as in :func:`_load`)."""
     if c == 3:
         for j in range(m):
-            y[p0 + j, 0] = rr[j]
-            y[p0 + j, 1] = gg[j]
-            y[p0 + j, 2] = bb[j]
+            y[3 * j] = rr[j]
+            y[3 * j + 1] = gg[j]
+            y[3 * j + 2] = bb[j]
     else:
         for j in range(m):
-            y[p0 + j, 0] = rr[j]
+            y[j] = rr[j]
+
+
+@kernel
+def _store_affine(y, npix, p0, m, c, rr, gg, bb, mul, add, planar):
+    """The planes mapped by ``v * mul[k] + add[k]`` into pixels ``[p0, p0 + m)`` of ``y``.
+
+    ``y`` is one flat image: channels first (``planar``, plane ``k`` at ``k * npix``)
+    or channels last. This is the ``ToDtype``/``Normalize`` epilogue of a recipe
+    fused into the store, so the jittered image is written once, as the output.
+    """
+    m0 = mul[0]
+    a0 = add[0]
+    if c == 1:
+        y0 = y[p0:p0 + m]
+        for j in range(m):
+            y0[j] = rr[j] * m0 + a0
+        return
+    m1 = mul[1]
+    m2 = mul[2]
+    a1 = add[1]
+    a2 = add[2]
+    if planar:
+        y0 = y[p0:p0 + m]
+        y1 = y[npix + p0:npix + p0 + m]
+        y2 = y[2 * npix + p0:2 * npix + p0 + m]
+        for j in range(m):
+            y0[j] = rr[j] * m0 + a0
+            y1[j] = gg[j] * m1 + a1
+            y2[j] = bb[j] * m2 + a2
+    else:
+        ys = y[3 * p0:3 * (p0 + m)]
+        for j in range(m):
+            ys[3 * j] = rr[j] * m0 + a0
+            ys[3 * j + 1] = gg[j] * m1 + a1
+            ys[3 * j + 2] = bb[j] * m2 + a2
 
 
 @kernel
@@ -183,15 +238,17 @@ def _op_hue(m, rr, gg, bb, hf, u8):
         eqc = maxc == minc
         s = cr / (one if eqc else maxc)
         div = one if eqc else cr
-        rc = (maxc - r) / div
-        gc = (maxc - g) / div
-        bc = (maxc - b) / div
-        # torchvision sums three masked terms; exactly one is selected (the others
-        # are +-0, which the +1 below absorbs).
-        hr = bc - gc
-        hg = (rc + np.float32(2.0)) - bc
-        hb = (gc + np.float32(4.0)) - rc
-        h = hr if maxc == r else (hg if maxc == g else hb)
+        # torchvision computes rc, gc, bc = (maxc - channel) / div and sums three
+        # masked terms: hr = bc - gc, hg = (rc + 2) - bc, hb = (gc + 4) - rc, of
+        # which exactly one is selected (the others are +-0, which the +1 below
+        # absorbs). Selecting the two numerators first divides twice, not three
+        # times, with the same roundings.
+        isr = maxc == r
+        isg = maxc == g
+        na = maxc - (b if isr else (r if isg else g))
+        nb = maxc - (g if isr else (b if isg else r))
+        k = np.float32(0.0) if isr else (np.float32(2.0) if isg else np.float32(4.0))
+        h = (na / div + k) - nb / div
         # Every arm is computed before the selects: LLVM if-converts (and so
         # vectorises) only branches without arithmetic of their own.
         h = h * np.float32(1.0 / 6.0) + one
@@ -256,14 +313,17 @@ def _ops(m, c, rr, gg, bb, o0, o1, o2, o3, k0, k1, bf, cf, sf, hf, cr, sr, mean,
 
 
 @kernel
-def jitter(src, dst, a, b, order, factors, u8):
+def jitter(src, dst, a, b, order, factors, u8, affine, mul, add, planar):
     """ColorJitter of images ``[a, b)``: per image its factors and its order of operations.
 
     ``src``, ``dst``: (N, P, C) of one dtype, C in (1, 3). ``order``: (N, 4) int64,
     the operation ids in the image's order, -1 for a skipped one (no factor, or
     saturation/hue of one channel). ``factors``: (N, 8) float32, the brightness,
     contrast, saturation and hue factors, then ``1 - factor`` of each (computed
-    in float64, as Python computes torchvision's ``alpha``).
+    in float64, as Python computes torchvision's ``alpha``). With ``affine``,
+    ``dst`` is float32, (N, P, C) or, with ``planar``, (N, C, P), and receives
+    ``v * mul[k] + add[k]`` (float32, one per channel: the recipe's ``ToDtype``
+    and ``Normalize``, see :func:`_store_affine`).
 
     Pixels go through float32 planes, ``_CHUNK`` pixels at a time, one tight
     (vectorisable) loop per operation. With contrast, the first pass converts
@@ -288,22 +348,26 @@ def jitter(src, dst, a, b, order, factors, u8):
             if order[i, k] == CONTRAST:
                 kc = k
         need_mean = kc < 4
-        x = src[i]
-        y = dst[i]
+        x = src[i].reshape(npix * c)
+        y = dst[i].reshape(npix * c)
         s = 0.0
         for p0 in range(0, npix, _CHUNK):
             m = min(_CHUNK, npix - p0)
-            rr = rf[p0:p0 + m]
-            gg = gf[p0:p0 + m] if c == 3 else gf
-            bb = bf_[p0:p0 + m] if c == 3 else bf_
-            _load(x, p0, m, c, rr, gg, bb)
+            # Without contrast one chunk of planes is reused (it stays in L1).
+            q0 = p0 if need_mean else 0
+            rr = rf[q0:q0 + m]
+            gg = gf[q0:q0 + m] if c == 3 else gf
+            bb = bf_[q0:q0 + m] if c == 3 else bf_
+            _load(x[c * p0:c * (p0 + m)], m, c, rr, gg, bb)
             if kc > 0:
                 _ops(m, c, rr, gg, bb, o0, o1, o2, o3, 0, kc, bf, cf, sf, hf, cr, sr, zero,
                      bound, u8)
             if need_mean:
                 s += _gray_sum(m, c, rr, gg, bb, u8)
+            elif not affine:
+                _store(y[c * p0:c * (p0 + m)], m, c, rr, gg, bb)
             else:
-                _store(y, p0, m, c, rr, gg, bb)
+                _store_affine(y, npix, p0, m, c, rr, gg, bb, mul, add, planar)
         if not need_mean:
             continue
         # torch.mean: a float32 sum divided by the count in float32.
@@ -315,7 +379,10 @@ def jitter(src, dst, a, b, order, factors, u8):
             bb = bf_[p0:p0 + m] if c == 3 else bf_
             _ops(m, c, rr, gg, bb, o0, o1, o2, o3, kc, 4, bf, cf, sf, hf, cr, sr, mean,
                  bound, u8)
-            _store(y, p0, m, c, rr, gg, bb)
+            if not affine:
+                _store(y[c * p0:c * (p0 + m)], m, c, rr, gg, bb)
+            else:
+                _store_affine(y, npix, p0, m, c, rr, gg, bb, mul, add, planar)
 
 
 @kernel

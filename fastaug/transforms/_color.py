@@ -318,8 +318,9 @@ def _chunks(fn: Callable[[int, int], None], n: int, num_threads: int | None) -> 
     _pool.run_chunks(fn, n, _pool.resolve_threads(num_threads))
 
 
-def _jitter(step: Step, src: np.ndarray, u8: bool, num_threads: int | None) -> np.ndarray:
-    n, _, c = src.shape
+def _jitter(step: Step, src: np.ndarray, u8: bool, num_threads: int | None,
+            epilogue: tuple[np.ndarray, np.ndarray, bool] | None = None) -> np.ndarray:
+    n, npix, c = src.shape
     _check_channels(c, "ColorJitter")
     v = step.values
     order = np.array(v["order"], np.int64, copy=True).reshape(n, 4)
@@ -332,11 +333,20 @@ def _jitter(step: Step, src: np.ndarray, u8: bool, num_threads: int | None) -> n
         # torchvision casts the Python float factor (and 1 - factor) to float32.
         factors[:, k] = f.astype(_F32)
         factors[:, 4 + k] = (1.0 - f).astype(_F32)
-    dst = np.empty_like(src)
+    if epilogue is None:
+        dst = np.empty_like(src)
+        mul = add = np.zeros(c, _F32)
+        planar = False
+    else:
+        mul = np.ascontiguousarray(np.broadcast_to(epilogue[0], (c,)), _F32)
+        add = np.ascontiguousarray(np.broadcast_to(epilogue[1], (c,)), _F32)
+        planar = bool(epilogue[2])
+        dst = np.empty((n, c, npix) if planar else (n, npix, c), _F32)
     kern = _k.jitter
+    affine = epilogue is not None
 
     def chunk(a: int, b: int) -> None:
-        kern(src, dst, a, b, order, factors, u8)
+        kern(src, dst, a, b, order, factors, u8, affine, mul, add, planar)
 
     _chunks(chunk, n, num_threads)
     return dst
@@ -478,7 +488,13 @@ def _sharpness(step: Step, src: np.ndarray, shape: tuple[int, ...], u8: bool,
     return dst
 
 
-def apply_color(step: Step, images: np.ndarray, num_threads: int | None) -> np.ndarray:
+def fuses_epilogue(step: Step) -> bool:
+    """Whether :func:`apply_color` can write ``step``'s result through an epilogue."""
+    return step.options["op"] == "jitter"
+
+
+def apply_color(step: Step, images: np.ndarray, num_threads: int | None,
+                epilogue: tuple[np.ndarray, np.ndarray, str] | None = None) -> np.ndarray:
     """Run one ``"color"`` step on an (N, H, W, C) uint8 or float32 batch; a new array.
 
     Parameters
@@ -489,12 +505,17 @@ def apply_color(step: Step, images: np.ndarray, num_threads: int | None) -> np.n
         uint8 or float32, channels last; not modified.
     num_threads : int, optional
         Threads over the images (default: all usable cores).
+    epilogue : (mul, add, data_format), optional
+        Only for steps where :func:`fuses_epilogue` is true: write
+        ``value * mul + add`` (per channel) as float32 in ``data_format``
+        (``"channels_last"`` or ``"channels_first"``) instead of the step's own
+        result: a recipe's ``ToDtype``/``Normalize`` in the same store.
 
     Returns
     -------
     ndarray
         The result, of the input's dtype and size (``Grayscale`` may change the
-        channel count).
+        channel count); float32, (N, C, H, W) for channels first, with an epilogue.
 
     Examples
     --------
@@ -512,6 +533,14 @@ def apply_color(step: Step, images: np.ndarray, num_threads: int | None) -> np.n
     u8 = x.dtype == np.uint8
     src = x.reshape(n, h * w, c)
     op = step.options["op"]
+    if epilogue is not None:
+        if not fuses_epilogue(step):
+            raise ValueError(f"the {op!r} colour step has no fused epilogue")
+        mul, add, data_format = epilogue
+        out = _jitter(step, src, u8, num_threads, (mul, add, data_format == "channels_first"))
+        if data_format == "channels_first":
+            return out.reshape(n, c, h, w)
+        return out.reshape(n, h, w, c)
     if op == "jitter":
         out = _jitter(step, src, u8, num_threads)
     elif op == "grayscale":

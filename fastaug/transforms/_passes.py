@@ -272,6 +272,19 @@ def _pass_after(current: Any, c: int) -> _Pass:
     return _Pass(np.array([im.shape[:2] for im in current], np.int64), current[0].dtype, c)
 
 
+def _epilogue_tail(steps: list[Step], arr: np.ndarray, c: int) -> _Pass | None:
+    """The pass that ``steps`` fold into after ``arr`` when it is only a float epilogue.
+
+    None when a step moves pixels (a crop, resize or flip), needs a pass of its
+    own, or the result is not float32 (uint8 output needs torchvision's rounding).
+    """
+    p = _pass_after(arr, c)
+    for step in steps:
+        if step.kind != "elementwise" or not _fold(p, step):
+            return None
+    return p if p.dtype == np.float32 and not p.empty() else None
+
+
 def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
         num_threads: int | None) -> np.ndarray:
     """Execute ``params`` on ``source`` (an array, PackedImages or sequence)."""
@@ -279,7 +292,7 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
     p = _Pass(np.asarray(params.input_sizes, np.int64), np.dtype(src_dtype), c)
     current = source
     fresh = False  # True once ``current`` is an array this run made (not the caller's)
-    for step in params.steps:
+    for k, step in enumerate(params.steps):
         if _fold(p, step):
             continue
         # A pass boundary: run what is folded so far, then retry the step.
@@ -302,8 +315,14 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
 
                 current = apply_auto(step, arr, num_threads)
             else:
-                from fastaug.transforms._color import apply_color
+                from fastaug.transforms._color import apply_color, fuses_epilogue
 
+                tail = _epilogue_tail(params.steps[k + 1:], arr, c) if fuses_epilogue(
+                    step) else None
+                if tail is not None:
+                    # The recipe ends with ToDtype/Normalize: one store writes the output.
+                    return apply_color(step, arr, num_threads,
+                                       epilogue=(tail.mul, tail.add, data_format))
                 current = apply_color(step, arr, num_threads)
                 c = current.shape[3]  # Grayscale(1) changes the channel count
             fresh = True
