@@ -1,15 +1,24 @@
-"""ColorJitter: fastaug's batch transform against torchvision v2 per image, one thread.
+"""ColorJitter: fastaug's batch transform against torchvision v2, albumentations and kornia.
 
 ``ColorJitter(0.4, 0.4, 0.4, 0.1)`` on uint8 batches (128x32x32x3 and
-32x224x224x3). fastaug runs the whole (N, H, W, C) batch with one kernel
-thread; torchvision runs ``v2.ColorJitter`` on every CHW uint8 tensor of the
-same batch (prepared beforehand, not timed) with ``torch.set_num_threads(1)``.
-The two are timed in alternation (median of the rounds) so that a shared
-machine's load drifts into both::
+32x224x224x3), one thread each (``num_threads=1``, ``torch.set_num_threads(1)``,
+``cv2.setNumThreads(1)``). fastaug runs the whole (N, H, W, C) batch; torchvision
+runs ``v2.ColorJitter(0.4, 0.4, 0.4, 0.1)`` on every CHW uint8 tensor of the same
+batch (prepared beforehand, not timed); albumentations runs
+``A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=1)`` on
+every HWC uint8 image; kornia runs ``K.ColorJitter(0.4, 0.4, 0.4, 0.1, p=1)`` on
+the NCHW batch converted to float in [0, 1] (the conversion is timed).
+
+Semantics differ a little: torchvision, albumentations and fastaug draw the
+order of the four adjustments per image; kornia draws one order per call for
+the whole batch and works on floats (no rounding to uint8 between steps).
+albumentations applies hue through OpenCV's HSV conversion. The contenders are
+timed in alternation (median of the rounds); a library that is not installed is
+left out with a note::
 
     PYTHONPATH=$PWD python bench/bench_color.py [--rounds 7]
 
-Prints one line per size: the batch time of each and the ratio.
+Prints Markdown table rows: each library's batch time and fastaug's speed-up.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _vs_torchvision import compare
+from _vs_torchvision import HEADER, compare, one_thread, optional
 
 from fastaug.transforms._color import ColorJitter
 from fastaug.transforms._compose import Compose
@@ -33,14 +42,20 @@ def main() -> None:
     import torch
     from torchvision.transforms import v2
 
-    torch.set_num_threads(1)
+    one_thread()
     torch.manual_seed(0)
+    A = optional("albumentations")
+    K = optional("kornia.augmentation")
     rng = np.random.default_rng(0)
     fa = Compose([ColorJitter(0.4, 0.4, 0.4, 0.1)], num_threads=1, seed=0)
     tv = v2.ColorJitter(0.4, 0.4, 0.4, 0.1)
+    albu = None if A is None else A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4,
+                                                hue=0.1, p=1.0)
+    kor = None if K is None else K.ColorJitter(0.4, 0.4, 0.4, 0.1, p=1.0)
+    print(HEADER)
     for n, h, w in SIZES:
         x = rng.integers(0, 256, (n, h, w, 3), dtype=np.uint8)
-        compare("", fa, tv, x, args.rounds)
+        compare("ColorJitter", fa, tv, x, args.rounds, albu=albu, kornia=kor)
 
 
 if __name__ == "__main__":
