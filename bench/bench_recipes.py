@@ -10,17 +10,33 @@ read (the machine is shared). Recipes (torchvision.transforms.v2 names):
   Normalize on 128 images 32x32x3 -> (128, 3, 32, 32) float32.
 * imagenet-colorjitter: the imagenet recipe with ``ColorJitter(0.4, 0.4, 0.4, 0.1)``
   after the flip (selected with ``--recipes``).
+* cifar-taw-erasing: ``TrivialAugmentWide()``, ``RandomHorizontalFlip()``,
+  ``ToDtype(float32, scale=True)``, ``Normalize(mean, std)``,
+  ``RandomErasing(p=0.25)`` on the 128 CIFAR-sized images -> (128, 3, 32, 32)
+  float32 (selected with ``--recipes``).
 * eval: ``Resize(256)`` (antialias), ``CenterCrop(224)`` on the imagenet images,
   uint8 out, against Pillow's resize + crop per image.
 
 Contenders (those installed): fastaug (one call per batch), torchvision v2 per
 image on a CHW uint8 tensor view of the decoded image (then ``torch.stack``),
+albumentations per image on the HWC uint8 image (imagenet, imagenet-colorjitter:
+``A.RandomResizedCrop(size=(224, 224))``, ``A.HorizontalFlip()``,
+``A.ColorJitter(0.4, 0.4, 0.4, 0.1, p=1)``, ``A.Normalize(mean, std)``, then a
+CHW transpose and ``np.stack``; OpenCV's bilinear resize without antialiasing),
 ``kornia.augmentation`` on one float batch (it needs one size: the landscape
-images turned upright; CIFAR's reflect padding as ``PadTo`` + ``RandomCrop``),
-Pillow per image (eval). One thread each (``torch.set_num_threads(1)``,
+images turned upright; CIFAR's reflect padding as ``PadTo`` + ``RandomCrop``;
+uint8 -> float in [0, 1] inside the timed call), Pillow per image (eval). One
+thread each (``torch.set_num_threads(1)``, ``cv2.setNumThreads(1)``,
 ``num_threads=1``) unless ``--threads``.
 
-    PYTHONPATH=. python bench/bench_recipes.py [--recipes imagenet,cifar,eval]
+kornia's ColorJitter draws one order of the four adjustments per call (per
+image elsewhere); kornia has no TrivialAugmentWide: cifar-taw-erasing's kornia
+row runs ``kornia.augmentation.auto.TrivialAugment()`` (its own 12-op policy,
+one op per call for the whole batch), so it is a rough comparison only.
+albumentations has no TrivialAugment: no albumentations row there.
+
+    PYTHONPATH=. python bench/bench_recipes.py [--recipes imagenet,cifar,eval,
+        imagenet-colorjitter,cifar-taw-erasing]
         [--rounds 7] [--threads 1]
 """
 
@@ -69,6 +85,12 @@ def _recipes(threads: int):
     torch, v2 = _torch()
     if torch is not None:
         torch.set_num_threads(threads)
+    try:
+        import cv2
+
+        cv2.setNumThreads(threads)
+    except ImportError:
+        pass  # no OpenCV: no albumentations either
     big = _images(32)
     cifar = list(np.random.default_rng(1).integers(0, 256, (128, 32, 32, 3), dtype=np.uint8))
     cifar_arr = np.stack(cifar)
@@ -88,6 +110,11 @@ def _recipes(threads: int):
                           T.Normalize(MEAN, STD)],
                          data_format="channels_first", seed=0, num_threads=threads)
     rec["cifar"] = {"fastaug": lambda: fa_cifar(cifar_arr)}
+    fa_taw = T.Compose([T.TrivialAugmentWide(), T.RandomHorizontalFlip(),
+                        T.ToDtype(np.float32, scale=True), T.Normalize(MEAN, STD),
+                        T.RandomErasing(p=0.25)],
+                       data_format="channels_first", seed=0, num_threads=threads)
+    rec["cifar-taw-erasing"] = {"fastaug": lambda: fa_taw(cifar_arr)}
     fa_eval = T.Compose([T.Resize(256), T.CenterCrop(224)], num_threads=threads)
     rec["eval"] = {"fastaug": lambda: fa_eval(big)}
 
@@ -128,6 +155,11 @@ def _recipes(threads: int):
             [tv_imnet_cj(t) for t in tv_big])
         rec["cifar"]["torchvision v2 per image"] = lambda: torch.stack(
             [tv_cif(t) for t in tv_cifar])
+        tv_taw = v2.Compose([v2.TrivialAugmentWide(), v2.RandomHorizontalFlip(),
+                             v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD),
+                             v2.RandomErasing(p=0.25)])
+        rec["cifar-taw-erasing"]["torchvision v2 per image"] = lambda: torch.stack(
+            [tv_taw(t) for t in tv_cifar])
         rec["eval"]["torchvision v2 per image"] = lambda: torch.stack(
             [tv_ev(t) for t in tv_big])
         try:
@@ -149,8 +181,40 @@ def _recipes(threads: int):
             rec["imagenet"]["kornia.augmentation (batch)"] = lambda: k_imnet(
                 same.float() / 255)
             rec["cifar"]["kornia.augmentation (batch)"] = lambda: k_cifar(cifar_t.float() / 255)
+            k_imnet_cj = torch.nn.Sequential(
+                K.RandomResizedCrop((224, 224)), K.RandomHorizontalFlip(),
+                K.ColorJitter(0.4, 0.4, 0.4, 0.1, p=1.0),
+                K.Normalize(torch.tensor(MEAN), torch.tensor(STD)))
+            rec["imagenet-colorjitter"]["kornia.augmentation (batch)"] = lambda: k_imnet_cj(
+                same.float() / 255)
+            try:
+                from kornia.augmentation.auto import TrivialAugment
+            except ImportError:
+                TrivialAugment = None
+            if TrivialAugment is not None:
+                k_taw = torch.nn.Sequential(
+                    TrivialAugment(), K.RandomHorizontalFlip(),
+                    K.Normalize(torch.tensor(MEAN), torch.tensor(STD)), K.RandomErasing(p=0.25))
+                rec["cifar-taw-erasing"]["kornia.augmentation (batch, TrivialAugment)"] = (
+                    lambda: k_taw(cifar_t.float() / 255))
+    try:
+        import albumentations as A
+    except ImportError:
+        A = None
+        print("(albumentations not installed: no albumentations rows)")
+    if A is not None:
+        def albu(steps: list) -> Callable[[], object]:
+            tf = A.Compose(steps)
+            return lambda: np.stack([tf(image=im)["image"].transpose(2, 0, 1) for im in big])
+
+        rrc = [A.RandomResizedCrop(size=(224, 224)), A.HorizontalFlip()]
+        norm = A.Normalize(MEAN, STD)  # (x / 255 - mean) / std, float32
+        rec["imagenet"]["albumentations per image"] = albu([*rrc, norm])
+        rec["imagenet-colorjitter"]["albumentations per image"] = albu(
+            [*rrc, A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=1.0),
+             norm])
     counts = {"imagenet": len(big), "imagenet-colorjitter": len(big), "cifar": len(cifar),
-              "eval": len(big)}
+              "cifar-taw-erasing": len(cifar), "eval": len(big)}
     return rec, counts, torch is not None
 
 
