@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fastaug._bench import _optional
-from fastaug._bench._libraries import COMPETITORS, CONFIGS, RECIPES
+from fastaug._bench import _optional, _transforms
+from fastaug._bench._libraries import COMPETITORS, CONFIG_COMPETITORS, CONFIGS
 from fastaug._bench._measure import Progress, measure
 from fastaug._bench._report import plot, render_markdown
 from fastaug._pool import cpu_count
@@ -46,6 +46,21 @@ albumentations (per-image ``Compose``), torchvision transforms v2 (per image:
 a batched call shares one random draw) and Keras's per-channel
 ``scipy.ndimage.affine_transform`` loop. Libraries without ZCA whiten with the
 fitted d x d matrix as one numpy GEMM per batch.
+
+``fastaug.transforms`` configurations, only with ``--configs`` (use
+``--threads 1`` for one-thread numbers): ``colorjitter``
+(``ColorJitter(0.4, 0.4, 0.4, 0.1)``), ``trivialaugment``
+(``TrivialAugmentWide()``), ``randaugment`` (``RandAugment()``), ``erasing``
+(``RandomErasing(p=1)`` on float32) on uint8 batches; and the recipes, channels
+first float32 out: ``crop-recipe`` (``RandomCrop(size, padding=size // 8,
+reflect)``, flip, ``ToDtype``, ``Normalize``), ``rrc-recipe``
+(``RandomResizedCrop(size)``, flip, ``ToDtype``, ``Normalize``), ``cj-recipe``
+(``rrc-recipe`` with ``ColorJitter`` after the flip) and ``taw-erasing-recipe``
+(``TrivialAugmentWide``, flip, ``ToDtype``, ``Normalize``,
+``RandomErasing(p=0.25)``). They are compared with torchvision v2 per image,
+albumentations per image (which has no TrivialAugment / RandAugment) and
+``kornia.augmentation`` on the float batch (its ``auto.TrivialAugment`` /
+``RandAugment`` draw one op per call for the whole batch).
 """
 
 DEFAULT_SIZES = "28x28x1,32x32x3,224x224x3"
@@ -93,13 +108,17 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None,
                    help="fastaug's num_threads, also cv2.setNumThreads and torch "
                         "(default: all usable cores)")
-    p.add_argument("--competitors", default=",".join(COMPETITORS),
+    p.add_argument("--competitors", default=None,
                    help="comma-separated libraries to compare with, each run only when "
-                        "installed (default: %(default)s)")
+                        f"installed: {', '.join(COMPETITORS)} (default: those the chosen "
+                        f"configs are compared with: {', '.join(CONFIG_COMPETITORS)} for "
+                        f"{', '.join(CONFIGS)}; {', '.join(_transforms.COMPETITORS)} for "
+                        "the others)")
     p.add_argument("--configs", default=",".join(CONFIGS),
                    help="comma-separated configurations (default: %(default)s); also "
-                        f"{', '.join(RECIPES)}: torchvision-style recipes from "
-                        "fastaug.transforms against torchvision v2 per image")
+                        f"{', '.join(_transforms.TRANSFORM_CONFIGS)}: fastaug.transforms "
+                        "ops and recipes against torchvision v2 per image, albumentations "
+                        "and kornia")
     p.add_argument("--rounds", type=int, default=None,
                    help="interleaved rounds (default 9, quick 3)")
     p.add_argument("--duration", type=float, default=None,
@@ -129,8 +148,14 @@ def _validate(args: argparse.Namespace) -> dict[str, Any]:
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     if not sizes:
         raise ValueError("--sizes: give at least one HxWxC size")
-    competitors = _split(args.competitors, COMPETITORS, "competitors")
-    configs = _split(args.configs, (*CONFIGS, *RECIPES), "configs")
+    configs = _split(args.configs, (*CONFIGS, *_transforms.TRANSFORM_CONFIGS), "configs")
+    if args.competitors is None:
+        wanted = set()
+        for config in configs:
+            wanted.update(CONFIG_COMPETITORS if config in CONFIGS else _transforms.COMPETITORS)
+        competitors = [lib for lib in COMPETITORS if lib in wanted]
+    else:
+        competitors = _split(args.competitors, COMPETITORS, "competitors")
     for name in ("batch", "threads", "rounds"):
         v = getattr(args, name)
         if v is not None and v < 1:

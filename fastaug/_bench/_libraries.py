@@ -1,4 +1,4 @@
-"""The contenders: how each library runs a configuration, set up once and called per batch.
+"""The contenders: how each library runs an ``ImageDataGenerator`` configuration.
 
 A runner takes the :class:`Setup` shared by one (image size, config) cell and
 returns a zero-argument call and the images one call handles, or raises
@@ -6,7 +6,12 @@ returns a zero-argument call and the images one call handles, or raises
 ``cv2.warpAffine`` loop, albumentations (per-image ``Compose``), torchvision
 transforms v2 (per image: a batched call shares one random draw) and Keras's
 per-channel ``scipy.ndimage.affine_transform`` loop. Libraries without ZCA
-whiten with the fitted d x d matrix as one numpy GEMM per batch.
+whiten with the fitted d x d matrix as one numpy GEMM per batch. Each is set
+up once per cell and called per batch.
+
+The ``fastaug.transforms`` configurations (ops and recipes, also against
+kornia) have their runners in ``fastaug._bench._transforms``; they share
+:class:`Setup`, :class:`Skip` and :func:`require` from here.
 
 The cv2 and scipy loops are shared with ``bench/_workloads.py``.
 """
@@ -27,23 +32,22 @@ __all__ = [
     "COMPETITORS",
     "CONFIGS",
     "CV2_BORDERS",
-    "RECIPES",
     "RUNNERS",
     "Setup",
     "Skip",
     "cv2_loop",
     "make_setup",
+    "require",
     "scipy_loop",
     "to_cv2_matrix",
 ]
 
-COMPETITORS = ("keras", "cv2", "albumentations", "torchvision", "scipy")
+COMPETITORS = ("keras", "cv2", "albumentations", "torchvision", "scipy", "kornia")
+# The ImageDataGenerator configurations (the default run) and the libraries they
+# are compared with (the default --competitors for them). The fastaug.transforms
+# configurations are in ``_transforms``.
 CONFIGS = ("geometric", "zca", "flips")
-# torchvision-style recipes (fastaug.transforms), selectable with --configs:
-# "crop-recipe" is CIFAR's RandomCrop(size, padding=size // 8, reflect), flip,
-# ToDtype, Normalize; "rrc-recipe" ImageNet's RandomResizedCrop(size), flip,
-# ToDtype, Normalize; both give channels-first float32.
-RECIPES = ("crop-recipe", "rrc-recipe")
+CONFIG_COMPETITORS = ("keras", "cv2", "albumentations", "torchvision", "scipy")
 # Above this many pixels per image a batch is "large": default batch 32, and the
 # slow per-image libraries are timed on a few images per call and scaled.
 LARGE_PIXELS = 64 * 64
@@ -65,7 +69,7 @@ GENERATOR_KWARGS: dict[str, dict[str, Any]] = {
 }
 INSTALL_HINTS = {
     "keras": "keras jax", "cv2": "opencv-python-headless", "albumentations": "albumentations",
-    "torchvision": "torchvision", "scipy": "scipy",
+    "torchvision": "torchvision", "scipy": "scipy", "kornia": "kornia",
 }
 # scipy fill mode -> cv2 border (scipy "reflect" is cv2's BORDER_REFLECT).
 CV2_BORDERS = {"reflect": "BORDER_REFLECT", "nearest": "BORDER_REPLICATE",
@@ -76,7 +80,7 @@ class Skip(Exception):
     """A library or cell cannot run here; the message says why."""
 
 
-def _require(library: str, *modules: str) -> list[Any]:
+def require(library: str, *modules: str) -> list[Any]:
     """Import ``modules`` for ``library``, or raise :class:`Skip` saying it is not installed."""
     try:
         return [_optional.import_module(m) for m in modules]
@@ -258,29 +262,8 @@ def _whitener(setup: Setup, library: str) -> Callable[[np.ndarray], np.ndarray]:
     return whiten
 
 
-def _recipe_norm(c: int) -> tuple[list[float], list[float]]:
-    return [0.5] * c, [0.25] * c
-
-
-def _fastaug_recipe(setup: Setup) -> tuple[Callable[[], Any], int]:
-    from fastaug import transforms as T
-
-    _, h, w, c = setup.x.shape
-    mean, std = _recipe_norm(c)
-    first = (T.RandomCrop((h, w), padding=max(1, h // 8), padding_mode="reflect")
-             if setup.config == "crop-recipe" else T.RandomResizedCrop((h, w)))
-    recipe = T.Compose([first, T.RandomHorizontalFlip(), T.ToDtype(np.float32, scale=True),
-                        T.Normalize(mean, std)], data_format="channels_first", seed=0,
-                       num_threads=setup.threads)
-    batch = setup.x[:setup.batch]
-    return lambda: recipe(batch), setup.batch
-
-
 def _fastaug_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
     from fastaug.keras import ImageDataGenerator
-
-    if setup.config in RECIPES:
-        return _fastaug_recipe(setup)
 
     gen = ImageDataGenerator(**GENERATOR_KWARGS[setup.config], num_threads=setup.threads)
     if setup.config == "zca":
@@ -290,10 +273,8 @@ def _fastaug_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
 
 
 def _keras_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
-    if setup.config in RECIPES:
-        raise Skip("the torchvision-style recipes are compared with torchvision only")
     os.environ.setdefault("KERAS_BACKEND", "jax")
-    (mod,) = _require("Keras", "keras.src.legacy.preprocessing.image")
+    (mod,) = require("Keras", "keras.src.legacy.preprocessing.image")
     d = int(np.prod(setup.x.shape[1:]))
     if setup.config == "zca" and d > MAX_ZCA_D:
         raise Skip(f"Keras's ZCA fit builds a d x d matrix (d = {d}, "
@@ -307,9 +288,7 @@ def _keras_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
 
 
 def _cv2_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
-    if setup.config in RECIPES:
-        raise Skip("the torchvision-style recipes are compared with torchvision only")
-    (cv2,) = _require("OpenCV", "cv2")
+    (cv2,) = require("OpenCV", "cv2")
     cv2.setNumThreads(setup.threads)
     whiten = _whitener(setup, "OpenCV")
     images = setup.x[: setup.batch]
@@ -326,9 +305,7 @@ def _cv2_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
 
 
 def _scipy_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
-    if setup.config in RECIPES:
-        raise Skip("the torchvision-style recipes are compared with torchvision only")
-    _require("scipy", "scipy.ndimage")
+    require("scipy", "scipy.ndimage")
     whiten = _whitener(setup, "scipy")
     k = setup.count("scipy")
     loop, _, k = scipy_loop(setup.x[:k], setup.matrices(k), 1, "nearest",
@@ -337,9 +314,7 @@ def _scipy_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
 
 
 def _albumentations_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
-    if setup.config in RECIPES:
-        raise Skip("the torchvision-style recipes are compared with torchvision only")
-    A, cv2 = _require("albumentations", "albumentations", "cv2")
+    A, cv2 = require("albumentations", "albumentations", "cv2")
     whiten = _whitener(setup, "albumentations")
     flips = [A.HorizontalFlip(p=0.5), A.VerticalFlip(p=0.5)]
     if setup.config == "flips":
@@ -363,23 +338,9 @@ def _albumentations_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
     return run, k
 
 
-def _torchvision_recipe(setup: Setup, torch: Any, v2: Any) -> tuple[Callable[[], Any], int]:
-    _, h, w, c = setup.x.shape
-    mean, std = _recipe_norm(c)
-    first = (v2.RandomCrop((h, w), padding=max(1, h // 8), padding_mode="reflect")
-             if setup.config == "crop-recipe" else v2.RandomResizedCrop((h, w), antialias=True))
-    tf = v2.Compose([first, v2.RandomHorizontalFlip(), v2.ToDtype(torch.float32, scale=True),
-                     v2.Normalize(mean, std)])
-    k = setup.count("torchvision")
-    tensors = [torch.from_numpy(im).permute(2, 0, 1) for im in setup.x[:k]]
-    return lambda: torch.stack([tf(t) for t in tensors]), k
-
-
 def _torchvision_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
-    torch, v2 = _require("torchvision", "torch", "torchvision.transforms.v2")
+    torch, v2 = require("torchvision", "torch", "torchvision.transforms.v2")
     torch.set_num_threads(setup.threads)
-    if setup.config in RECIPES:
-        return _torchvision_recipe(setup, torch, v2)
     whiten = _whitener(setup, "torchvision")
     flips = [v2.RandomHorizontalFlip(), v2.RandomVerticalFlip()]
     if setup.config == "flips":
@@ -402,6 +363,10 @@ def _torchvision_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
     return run, k
 
 
+def _kornia_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
+    raise Skip("kornia is compared on the fastaug.transforms configs only")
+
+
 RUNNERS: dict[str, Callable[[Setup], tuple[Callable[[], Any], int]]] = {
     "fastaug": _fastaug_runner,
     "keras": _keras_runner,
@@ -409,4 +374,5 @@ RUNNERS: dict[str, Callable[[Setup], tuple[Callable[[], Any], int]]] = {
     "albumentations": _albumentations_runner,
     "torchvision": _torchvision_runner,
     "scipy": _scipy_runner,
+    "kornia": _kornia_runner,
 }

@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastaug._bench import _machine
+from fastaug._bench import _machine, _transforms
 from fastaug._bench._libraries import INSTALL_HINTS, LARGE_PIXELS, RUNNERS, Skip, make_setup
 from fastaug._bench._timing import Contender, rotated
 
@@ -124,7 +124,9 @@ def measure(settings: dict[str, Any], progress: Progress | None = None) -> dict[
                     with warnings.catch_warnings():
                         # "zca_whitening overrides featurewise_center": by design here.
                         warnings.simplefilter("ignore", UserWarning)
-                        fn, k = RUNNERS[lib](setup)
+                        runners = (_transforms.RUNNERS
+                                   if config in _transforms.TRANSFORM_CONFIGS else RUNNERS)
+                        fn, k = runners[lib](setup)
                 except Skip as e:
                     # A missing import is the library's, not the cell's: note it once.
                     if "not installed" in str(e):

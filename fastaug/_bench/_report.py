@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastaug._bench import _optional
+from fastaug._bench import _optional, _transforms
 
 __all__ = ["LABELS", "plot", "render_markdown"]
 
@@ -19,6 +19,7 @@ LABELS = {
     "albumentations": "albumentations Compose",
     "torchvision": "torchvision v2 per image",
     "scipy": "scipy.ndimage per channel",
+    "kornia": "kornia.augmentation (batch)",
 }
 
 
@@ -61,12 +62,13 @@ def render_markdown(report: dict[str, Any]) -> str:
                if r["images_per_call"] < r["batch"] else "")
         ratio = "1.00x (reference)" if r["library"] == "fastaug" else _fmt(r["speedup"], ".2f", "x")
         label = LABELS[r["library"]]
-        if r["library"] == "fastaug" and r["config"].endswith("-recipe"):
+        if r["library"] == "fastaug" and r["config"] in _transforms.TRANSFORM_CONFIGS:
             label = "fastaug.transforms Compose"
         lines.append(
             f"| {r['size']} | {r['batch']} | {r['config']} | {label}{few} "
             f"| {r['images_per_s']:,.0f} | {_fmt(r['iqr_pct'], '.0f')} | {ratio} |")
-    lines += [
+    generator_configs = [c for c in s["configs"] if c not in _transforms.NOTES]
+    lines += [] if not generator_configs else [
         "",
         ("fastaug and Keras: `ImageDataGenerator(...).flow(x, y, batch_size, seed=0)`, one "
         "float32 batch per call (geometric: rotation 30, shifts 0.1, zoom 0.2, shear 0.2, "
@@ -78,11 +80,18 @@ def render_markdown(report: dict[str, Any]) -> str:
         "`affine_transform` on float32 (Keras's float32 slice flip for flips). Libraries "
         "without ZCA whiten with the d x d matrix, one GEMM per batch. Slow libraries on "
         "large images run a few images per call, scaled to images/s. IQR: spread of the "
-        "per-round times. Recipes (crop-recipe: RandomCrop(size, padding=size//8, reflect); "
-        "rrc-recipe: RandomResizedCrop(size); then flip, ToDtype(float32, scale=True), "
-        "Normalize, channels first): `fastaug.transforms.Compose` on the batch against "
-        "torchvision v2's `Compose` per image and `torch.stack`."),
+        "per-round times."),
     ]
+    chosen = [c for c in s["configs"] if c in _transforms.NOTES]
+    if chosen:
+        lines += [
+            "",
+            ("fastaug.transforms configs: `fastaug.transforms.Compose` on the batch against "
+             "torchvision v2's `Compose` per image (then `torch.stack`), albumentations' "
+             "`Compose` per image (then `np.stack`) and `kornia.augmentation` on the NCHW "
+             "batch (uint8 converted to float in [0, 1] inside the timed call). "
+             + " ".join(_transforms.NOTES[c] for c in chosen)),
+        ]
     if report["skipped"]:
         lines += ["", "Skipped:"]
         for sk in report["skipped"]:
