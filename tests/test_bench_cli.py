@@ -196,3 +196,138 @@ def test_busy_machine_is_warned(capsys: pytest.CaptureFixture[str],
     code, out, _ = _run(capsys, "--competitors", "scipy", "--configs", "flips")
     assert code == 0
     assert "**WARNING**: the machine was busy at the start (1-min load 3.00 > 0.5)" in out
+
+
+# --------------------------------------------------------------------------------------
+# The fastaug.transforms configurations (opt-in): ops and recipes
+# --------------------------------------------------------------------------------------
+
+TRANSFORMS = ["colorjitter", "trivialaugment", "randaugment", "erasing", "crop-recipe",
+              "rrc-recipe", "cj-recipe", "taw-erasing-recipe"]
+POLICIES = {"trivialaugment", "randaugment", "taw-erasing-recipe"}
+TINY_T = ["bench", "--sizes", "8x8x3", "--batch", "4", "--rounds", "1", "--duration", "0.2",
+          "--threads", "1", "--no-progress", "--json", "--configs", ",".join(TRANSFORMS)]
+
+
+def _installed(*modules: str) -> bool:
+    try:
+        for m in modules:
+            _optional.import_module(m)
+    except ImportError:
+        return False
+    return True
+
+
+def test_default_competitors_follow_the_configs() -> None:
+    import argparse
+
+    def settings(*opts: str) -> dict:
+        return _command._validate(_command.add_arguments(argparse.ArgumentParser())
+                                  .parse_args(list(opts)))
+
+    # The default run compares with the same libraries as before the transforms configs.
+    assert settings()["competitors"] == ["keras", "cv2", "albumentations", "torchvision",
+                                         "scipy"]
+    assert settings()["configs"] == ["geometric", "zca", "flips"]
+    assert settings("--configs", "colorjitter,taw-erasing-recipe")["competitors"] == [
+        "albumentations", "torchvision", "kornia"]
+    assert settings("--configs", "flips,erasing")["competitors"] == [
+        "keras", "cv2", "albumentations", "torchvision", "scipy", "kornia"]
+    assert settings("--configs", "erasing", "--competitors", "kornia")["competitors"] == [
+        "kornia"]
+
+
+def test_transform_configs_run_with_what_is_installed(capsys: pytest.CaptureFixture[str]) -> None:
+    # Every config on tiny images, one round: fastaug always has a row; each other
+    # library either has one, or a note saying why not (not installed: once).
+    code = cli.main(TINY_T)
+    rep = json.loads(capsys.readouterr().out)
+    assert code == 0
+    rows = {(r["config"], r["library"]) for r in rep["results"]}
+    for config in TRANSFORMS:
+        assert (config, "fastaug") in rows
+    have = {"torchvision": _installed("torch", "torchvision.transforms.v2"),
+            "albumentations": _installed("albumentations", "cv2"),
+            "kornia": _installed("torch", "kornia.augmentation")}
+    skipped = {(s["config"], s["library"]): s["reason"] for s in rep["skipped"]}
+    for lib, ok in have.items():
+        if not ok:
+            assert skipped[(None, lib)].count("is not installed") == 1
+            assert not any(r[1] == lib for r in rows)
+            continue
+        for config in TRANSFORMS:
+            if lib == "albumentations" and config in POLICIES:
+                assert (config, lib) not in rows
+                assert "no TrivialAugment or RandAugment" in skipped[(config, lib)]
+            else:
+                assert (config, lib) in rows, (config, lib, skipped.get((config, lib)))
+    for r in rep["results"]:
+        assert r["images_per_s"] > 0 and r["samples"] == 1
+
+
+def test_transform_configs_without_the_optional_libraries(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    real = _optional.import_module
+
+    def fake(name: str, *a: object) -> object:
+        if name.split(".")[0] in ("torch", "torchvision", "albumentations", "kornia", "cv2"):
+            raise ImportError(f"No module named {name!r}")
+        return real(name, *a)
+
+    monkeypatch.setattr(_optional, "import_module", fake)
+    code = cli.main([a for a in TINY_T if a != "--json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    body = _table_rows(out)[2:]
+    assert {r[2] for r in body} == set(TRANSFORMS)
+    assert {r[3] for r in body} == {"fastaug.transforms Compose"}
+    notes = out.split("Skipped:")[1]
+    for label, hint in [("torchvision v2 per image", "torchvision"),
+                        ("albumentations Compose", "albumentations"),
+                        ("kornia.augmentation (batch)", "kornia")]:
+        assert notes.count(f"- {label}: ") == 1
+        assert f"pip install {hint}" in notes
+    # The notes describe the transforms configs, not the ImageDataGenerator ones.
+    assert "`TrivialAugmentWide()`" in out and "ImageDataGenerator(...).flow" not in out
+
+
+@pytest.mark.parametrize("config", TRANSFORMS)
+def test_transform_contenders_give_the_same_batch_shape(config: str) -> None:
+    # What every contender returns for one call: the same images in the same
+    # layout as fastaug's (NHWC for the ops, NCHW float32 for the recipes), so the
+    # rows time equivalent work.
+    import numpy as np
+
+    from fastaug._bench import _transforms
+
+    setup = _libraries.make_setup((8, 8, 3), 4, config, 1, True, {})
+    fn, k = _transforms.RUNNERS["fastaug"](setup)
+    ours = np.asarray(fn())
+    recipe = config.endswith("-recipe")
+    assert ours.shape == ((4, 3, 8, 8) if recipe else (4, 8, 8, 3))
+    assert ours.dtype == (np.float32 if recipe or config == "erasing" else np.uint8)
+    for lib in ("torchvision", "albumentations", "kornia"):
+        try:
+            fn, k = _transforms.RUNNERS[lib](setup)
+        except _libraries.Skip as e:
+            assert "not installed" in str(e) or "no TrivialAugment" in str(e)
+            continue
+        out = fn()
+        out = out.numpy() if hasattr(out, "numpy") else np.asarray(out)
+        channels_first = recipe or lib in ("torchvision", "kornia")
+        assert out.shape == ((k, 3, 8, 8) if channels_first else (k, 8, 8, 3)), lib
+        assert np.isfinite(out.astype(np.float32)).all(), lib
+        if recipe:
+            assert out.dtype == np.float32, lib
+
+
+def test_other_libraries_skip_the_transform_configs(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["bench", "--sizes", "8x8x3", "--batch", "4", "--rounds", "1",
+                     "--duration", "0.1", "--configs", "erasing", "--competitors", "scipy",
+                     "--json", "--no-progress"])
+    rep = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [r["library"] for r in rep["results"]] == ["fastaug"]
+    (skip,) = rep["skipped"]
+    assert skip["library"] == "scipy" and skip["config"] == "erasing"
+    assert "compared with albumentations, torchvision, kornia only" in skip["reason"]
