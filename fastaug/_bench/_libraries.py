@@ -31,6 +31,7 @@ from fastaug._bench._data import draw_matrices, make_images
 __all__ = [
     "COMPETITORS",
     "CONFIGS",
+    "CONFIG_COMPETITORS",
     "CV2_BORDERS",
     "RUNNERS",
     "Setup",
@@ -315,6 +316,7 @@ def _scipy_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
 
 def _albumentations_runner(setup: Setup) -> tuple[Callable[[], Any], int]:
     A, cv2 = require("albumentations", "albumentations", "cv2")
+    cv2.setNumThreads(setup.threads)  # the report says so, also without the cv2 row
     whiten = _whitener(setup, "albumentations")
     flips = [A.HorizontalFlip(p=0.5), A.VerticalFlip(p=0.5)]
     if setup.config == "flips":
