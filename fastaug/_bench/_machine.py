@@ -125,6 +125,7 @@ def machine_notes() -> dict[str, Any]:
         "keras": _dist_version("keras"), "jax": _dist_version("jax"),
         "albumentations": _dist_version("albumentations"),
         "torch": _dist_version("torch"), "torchvision": _dist_version("torchvision"),
+        "kornia": _dist_version("kornia"),
     }
     return {
         "cpu": cpu_description(),

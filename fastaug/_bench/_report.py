@@ -45,7 +45,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         "- " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- BLAS: {blas['name']} {blas['version'] or ''}".rstrip()
         + f"; threads: {blas_threads}",
-        f"- threads: fastaug num_threads={s['threads']}, cv2.setNumThreads({s['threads']})",
+        (f"- threads: fastaug num_threads={s['threads']}, cv2.setNumThreads({s['threads']}), "
+         f"torch.set_num_threads({s['threads']})"),
         (f"- load average (1/5/15 min) before: {' / '.join(map(str, m['load_before'] or []))}; "
          f"after: {' / '.join(map(str, m['load_after'] or []))}; other processes used "
          f"{_fmt(m['other_processes_cores'], '.2f')} cores during the run; set-up "

@@ -67,7 +67,10 @@ NOTES = {
     "rrc-recipe": "rrc-recipe: `RandomResizedCrop(size)`, flip, `ToDtype(float32, "
                   "scale=True)`, `Normalize`, channels first (albumentations: OpenCV's "
                   "bilinear resize without antialiasing).",
-    "cj-recipe": "cj-recipe: rrc-recipe with `ColorJitter(0.4, 0.4, 0.4, 0.1)` after the flip.",
+    "cj-recipe": "cj-recipe: `RandomResizedCrop(size)`, flip, `ColorJitter(0.4, 0.4, 0.4, 0.1)`, "
+                 "`ToDtype(float32, scale=True)`, `Normalize`, channels first (albumentations: "
+                 "OpenCV's bilinear resize without antialiasing; kornia's ColorJitter as in "
+                 "colorjitter).",
     "taw-erasing-recipe": "taw-erasing-recipe: `TrivialAugmentWide()`, flip, `ToDtype(float32, "
                           "scale=True)`, `Normalize`, `RandomErasing(p=0.25)`, channels first "
                           "(kornia with its TrivialAugment; albumentations has none).",
