@@ -18,7 +18,8 @@ The recipe of ``bench/bench_recipes.py`` (its images and mean/std, imported):
 
 Rounds are interleaved, with a pause after each contender so that work a
 pipeline does ahead does not land in the next contender's time; medians of
-images/s and the ratio fastaug / contender (> 1: fastaug is ahead) are printed.
+images/s and the ratio fastaug / contender (> 1: fastaug is ahead) are printed,
+with the cores each kept busy (process CPU time over wall time).
 
     PYTHONPATH=. python bench/bench_recipes_dali.py [--batches 30] [--rounds 7]
         [--threads 2]
@@ -76,11 +77,14 @@ def main() -> None:
 
     load = os.getloadavg()[0]
     rates: dict[str, list[float]] = {k: [] for k in runs}
+    cores: dict[str, list[float]] = {k: [] for k in runs}  # process CPU time / wall time
     for _ in range(args.rounds):
         for name, run in runs.items():
-            t = time.perf_counter()
+            c, t = time.process_time(), time.perf_counter()
             n = run(args.batches)
-            rates[name].append(n / (time.perf_counter() - t))
+            wall = time.perf_counter() - t
+            rates[name].append(n / wall)
+            cores[name].append((time.process_time() - c) / wall)
             time.sleep(args.pause)
     print(f"\nimagenet recipe on decoded arrays: 32 images per batch, {args.batches} batches "
           f"per run, {args.threads} thread(s), {os.cpu_count()} cores, median of "
@@ -90,7 +94,8 @@ def main() -> None:
     for name, r in rates.items():
         m = statistics.median(r)
         print(f"  {name:24s} {m:8,.0f} images/s   (fastaug / this: {ref / m:.2f}x)"
-              f"   [min {min(r):,.0f}, max {max(r):,.0f}]")
+              f"   [min {min(r):,.0f}, max {max(r):,.0f}; "
+              f"{statistics.median(cores[name]):.2f} cores busy]")
 
 
 if __name__ == "__main__":
