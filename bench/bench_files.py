@@ -24,8 +24,9 @@ thread, about 550 images/s here, for a consumer that computes on the CPU.
 * ``Keras ImageDataGenerator``: Keras's own ``flow_from_directory`` (few batches).
 * tf.data and DALI (CPU only), built in ``bench/_dali_tf.py`` (see its docstring):
   the RRC recipe with ``decode_and_crop_jpeg`` (libjpeg's fast integer IDCT
-  ``INTEGER_FAST``, and TF's default IDCT; antialiased resize as torchvision and
-  fastaug, and once without) and with DALI's ``decoders.image_random_crop``;
+  ``INTEGER_FAST``, which TF's default "" also selects, and ``INTEGER_ACCURATE``,
+  the IDCT of Pillow and fastaug; antialiased resize as torchvision and fastaug,
+  and once without) and with DALI's ``decoders.image_random_crop``;
   the Keras-style augmentation as one ``ImageProjectiveTransformV3`` per batch
   (tf.data) and as ``fn.warp_affine`` (DALI). Two threads each
   (``private_threadpool_size=2``, ``num_threads=2``).
@@ -220,8 +221,8 @@ def main() -> None:
         "torch DataLoader (2 workers) + torchvision v2 RRC": (_torch_loader, FA_RRC),
         "tf.data RRC: decode_and_crop_jpeg INTEGER_FAST, antialias":
             (_other("tf_rrc_files", dct_method="INTEGER_FAST"), FA_RRC),
-        "tf.data RRC: decode_and_crop_jpeg default IDCT, antialias":
-            (_other("tf_rrc_files", dct_method=""), FA_RRC),
+        "tf.data RRC: decode_and_crop_jpeg INTEGER_ACCURATE, antialias":
+            (_other("tf_rrc_files", dct_method="INTEGER_ACCURATE"), FA_RRC),
         "tf.data RRC: decode_and_crop_jpeg INTEGER_FAST, no antialias":
             (_other("tf_rrc_files", dct_method="INTEGER_FAST", antialias=False), FA_RRC),
         "DALI CPU RRC: decoders.image_random_crop (2 threads)":
@@ -251,7 +252,8 @@ def main() -> None:
     for name, r in rates.items():
         m = statistics.median(r)
         ref = statistics.median(rates[refs[name]]) if refs[name] in rates else float("nan")
-        print(f"  {name:72s} {m:8,.0f}   (fastaug / this: {ref / m:.2f}x)")
+        print(f"  {name:72s} {m:8,.0f}   (fastaug / this: {ref / m:.2f}x)"
+              f"   [min {min(r):,.0f}, max {max(r):,.0f}]")
 
 
 if __name__ == "__main__":
