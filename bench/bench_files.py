@@ -37,14 +37,17 @@ Ratios are against the fastaug row of the same work: the Keras-style rows agains
 ``flow_from_directory`` (float32 HWC 0-255 out), the RRC rows against the RRC
 recipe ((32, 3, 224, 224) normalized float32 out). The tf.data iterators and DALI
 pipelines are made afresh for each timed run (as fastaug's rows), so none starts
-with a full buffer; the torch DataLoader keeps its workers (``persistent_workers``)
-and starts each run with up to 4 batches made (2 workers x prefetch_factor 2).
+with a full buffer; the torch DataLoader keeps its workers (``persistent_workers``),
+and a new epoch discards what they made ahead, so it does not either. The workers
+still finish the up to 4 batches in flight (2 workers x prefetch_factor 2) after
+a run breaks off: ``--pause`` seconds between contenders keep that, and any
+background work of the others, out of the next contender's time.
 
 TensorFlow and torch do not load in one process here (a segfault), so the torch
 row runs in another environment; the fastaug rows, in both, join the two tables.
 
     PYTHONPATH=. python bench/bench_files.py [--root /tmp/fastaug-jpeg] [--batches 20]
-        [--rounds 3] [--only tf.data,DALI]
+        [--rounds 3] [--pause 0.5] [--only tf.data,DALI]
 """
 
 from __future__ import annotations
@@ -197,6 +200,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=960, help="files to generate (if missing)")
     p.add_argument("--batches", type=int, default=20)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--pause", type=float, default=0.5, help="seconds between contenders")
     p.add_argument("--only", default="",
                    help="comma-separated parts of row names to run (the fastaug rows always run)")
     args = p.parse_args()
@@ -246,6 +250,7 @@ def main() -> None:
             t = time.perf_counter()
             n = run()
             rates[name].append(n / (time.perf_counter() - t))
+            time.sleep(args.pause)
     print(f"\n{args.batches} batches of 32 (Keras: fewer), {os.cpu_count()} cores, median of "
           f"{args.rounds} rounds, images/s; load average before: {load}, after: "
           f"{os.getloadavg()[0]:.2f}")
