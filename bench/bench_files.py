@@ -91,10 +91,13 @@ def _fastaug_directory(root: str, nb: int):
     def run() -> int:
         it = ImageDataGenerator(**KERAS_AUG).flow_from_directory(
             root, target_size=(224, 224), batch_size=32, seed=0)
-        with it.prefetch(workers=2) as s:
-            for k, _ in enumerate(s):
-                if k + 1 >= nb:
-                    break
+        done = 0
+        while done < nb:  # a stream ends with its epoch: more batches take another one
+            with it.prefetch(workers=2) as s:
+                for x, _ in s:
+                    done += len(x) == 32
+                    if done >= nb:
+                        break
         return 32 * nb
     return run
 
@@ -105,6 +108,7 @@ def _fastaug_recipe(root: str, nb: int):
     from fastaug.io import load_array
 
     paths, labels = _list(root)
+    per_epoch = len(paths) // 32  # more batches than an epoch wrap around
     recipe = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(),
                         T.ToDtype(np.float32, scale=True), T.Normalize(MEAN, STD)],
                        data_format="channels_first")
@@ -120,7 +124,7 @@ def _fastaug_recipe(root: str, nb: int):
 
     def run() -> int:
         with batches(paths, labels, decode_then, batch_size=32, seed=0, prefetch=2,
-                     workers=2, indices=range(nb)) as s:
+                     workers=2, indices=[k % per_epoch for k in range(nb)]) as s:
             for _ in s:
                 pass
         return 32 * nb
@@ -147,9 +151,12 @@ def _torch_loader(root: str, nb: int):
                                          num_workers=2, persistent_workers=True)
 
     def run() -> int:
-        for k, _ in enumerate(loader):
-            if k + 1 >= nb:
-                break
+        done = 0
+        while done < nb:  # an epoch is 30 batches of the 960 files: more take another
+            for x, _ in loader:
+                done += len(x) == 32
+                if done >= nb:
+                    break
         return 32 * nb
     return run
 
