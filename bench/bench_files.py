@@ -35,9 +35,10 @@ Every contender reads the same files: the paths listed here (Keras and fastaug's
 ``flow_from_directory`` list the folder themselves; the lists are checked equal).
 Ratios are against the fastaug row of the same work: the Keras-style rows against
 ``flow_from_directory`` (float32 HWC 0-255 out), the RRC rows against the RRC
-recipe ((32, 3, 224, 224) normalized float32 out). The tf.data iterators and DALI
-pipelines are made afresh for each timed run (as fastaug's rows), so none starts
-with a full buffer; the torch DataLoader keeps its workers (``persistent_workers``),
+recipe ((32, 3, 224, 224) normalized float32 out). The tf.data iterators are made
+afresh for each timed run (as fastaug's rows), so none starts with a full buffer;
+DALI runs one synchronous pipeline (nothing computed ahead or between runs); the
+torch DataLoader keeps its workers (``persistent_workers``),
 and a new epoch discards what they made ahead, so it does not either. The workers
 still finish the up to 4 batches in flight (2 workers x prefetch_factor 2) after
 a run breaks off: ``--pause`` seconds between contenders keep that, and any
