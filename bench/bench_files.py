@@ -22,9 +22,33 @@ thread, about 550 images/s here, for a consumer that computes on the CPU.
   v2 ``RandomResizedCrop(224)``, flip, ``ToDtype``, ``Normalize`` per image,
   ``batch_size=32``, ``num_workers=2``.
 * ``Keras ImageDataGenerator``: Keras's own ``flow_from_directory`` (few batches).
+* tf.data and DALI (CPU only), built in ``bench/_dali_tf.py`` (see its docstring):
+  the RRC recipe with ``decode_and_crop_jpeg`` (libjpeg's fast integer IDCT
+  ``INTEGER_FAST``, which TF's default "" also selects, and ``INTEGER_ACCURATE``,
+  the IDCT of Pillow and fastaug; antialiased resize as torchvision and fastaug,
+  and once without) and with DALI's ``decoders.image_random_crop``;
+  the Keras-style augmentation as one ``ImageProjectiveTransformV3`` per batch
+  (tf.data) and as ``fn.warp_affine`` (DALI). Two threads each
+  (``private_threadpool_size=2``, ``num_threads=2``).
+
+Every contender reads the same files: the paths listed here (Keras and fastaug's
+``flow_from_directory`` list the folder themselves; the lists are checked equal).
+Ratios are against the fastaug row of the same work: the Keras-style rows against
+``flow_from_directory`` (float32 HWC 0-255 out), the RRC rows against the RRC
+recipe ((32, 3, 224, 224) normalized float32 out). The tf.data iterators are made
+afresh for each timed run (as fastaug's rows), so none starts with a full buffer;
+DALI runs one synchronous pipeline (nothing computed ahead or between runs); the
+torch DataLoader keeps its workers (``persistent_workers``),
+and a new epoch discards what they made ahead, so it does not either. The workers
+still finish the up to 4 batches in flight (2 workers x prefetch_factor 2) after
+a run breaks off: ``--pause`` seconds between contenders keep that, and any
+background work of the others, out of the next contender's time.
+
+TensorFlow and torch do not load in one process here (a segfault), so the torch
+row runs in another environment; the fastaug rows, in both, join the two tables.
 
     PYTHONPATH=. python bench/bench_files.py [--root /tmp/fastaug-jpeg] [--batches 20]
-        [--rounds 3]
+        [--rounds 3] [--pause 0.5] [--only tf.data,DALI]
 """
 
 from __future__ import annotations
@@ -55,16 +79,26 @@ def _list(root: str) -> tuple[list[str], np.ndarray]:
     return paths, np.array(labels)
 
 
+def _same_files(found: list[str], root: str) -> None:
+    if sorted(map(os.path.abspath, found)) != sorted(map(os.path.abspath, _list(root)[0])):
+        raise RuntimeError(f"{root}: a contender lists other files than the benchmark")
+
+
 def _fastaug_directory(root: str, nb: int):
     from fastaug.keras import ImageDataGenerator
+
+    _same_files(ImageDataGenerator().flow_from_directory(root).filepaths, root)
 
     def run() -> int:
         it = ImageDataGenerator(**KERAS_AUG).flow_from_directory(
             root, target_size=(224, 224), batch_size=32, seed=0)
-        with it.prefetch(workers=2) as s:
-            for k, _ in enumerate(s):
-                if k + 1 >= nb:
-                    break
+        done = 0
+        while done < nb:  # a stream ends with its epoch: more batches take another one
+            with it.prefetch(workers=2) as s:
+                for x, _ in s:
+                    done += len(x) == 32
+                    if done >= nb:
+                        break
         return 32 * nb
     return run
 
@@ -75,6 +109,7 @@ def _fastaug_recipe(root: str, nb: int):
     from fastaug.io import load_array
 
     paths, labels = _list(root)
+    per_epoch = len(paths) // 32  # more batches than an epoch wrap around
     recipe = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(),
                         T.ToDtype(np.float32, scale=True), T.Normalize(MEAN, STD)],
                        data_format="channels_first")
@@ -90,7 +125,7 @@ def _fastaug_recipe(root: str, nb: int):
 
     def run() -> int:
         with batches(paths, labels, decode_then, batch_size=32, seed=0, prefetch=2,
-                     workers=2, indices=range(nb)) as s:
+                     workers=2, indices=[k % per_epoch for k in range(nb)]) as s:
             for _ in s:
                 pass
         return 32 * nb
@@ -117,17 +152,26 @@ def _torch_loader(root: str, nb: int):
                                          num_workers=2, persistent_workers=True)
 
     def run() -> int:
-        for k, _ in enumerate(loader):
-            if k + 1 >= nb:
-                break
+        done = 0
+        while done < nb:  # an epoch is 30 batches of the 960 files: more take another
+            for x, _ in loader:
+                done += len(x) == 32
+                if done >= nb:
+                    break
         return 32 * nb
     return run
 
 
 def _keras(root: str, nb: int):
+    import importlib.util
+
+    if (importlib.util.find_spec("tensorflow") is None
+            and importlib.util.find_spec("torch") is not None):
+        os.environ.setdefault("KERAS_BACKEND", "torch")  # Keras 3 defaults to TF
     from keras.src.legacy.preprocessing.image import ImageDataGenerator
 
     n = max(2, nb // 5)
+    _same_files(ImageDataGenerator().flow_from_directory(root).filepaths, root)
 
     def run() -> int:
         it = ImageDataGenerator(**KERAS_AUG).flow_from_directory(
@@ -138,39 +182,91 @@ def _keras(root: str, nb: int):
     return run
 
 
+def _other(builder: str, **kw):
+    """A row from bench/_dali_tf.py on this benchmark's file list."""
+    def make(root: str, nb: int):
+        sys.path.insert(0, str(HERE))
+        import _dali_tf
+
+        paths, labels = _list(root)
+        run = getattr(_dali_tf, builder)(paths, labels, threads=2, **kw)
+        return lambda: run(nb)
+    return make
+
+
+FA_DIR = "fastaug flow_from_directory (Keras-style, prefetch, 2 workers)"
+FA_RRC = "fastaug RRC recipe from files (batches, 2 workers)"
+
+
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.2f}"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--root", default="/tmp/fastaug-jpeg")
     p.add_argument("--n", type=int, default=960, help="files to generate (if missing)")
     p.add_argument("--batches", type=int, default=20)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--pause", type=float, default=0.5, help="seconds between contenders")
+    p.add_argument("--only", default="",
+                   help="comma-separated parts of row names to run (the fastaug rows always run)")
     args = p.parse_args()
+    try:  # TensorFlow's thread pools are fixed at its first use: 2 threads, before Keras
+        sys.path.insert(0, str(HERE))
+        from _dali_tf import configure_tf
+
+        configure_tf(2)
+    except ImportError:
+        pass
     subprocess.run([sys.executable, str(HERE / "make_jpeg_folder.py"), "--root", args.root,
                     "--n", str(args.n)], check=True)
-    makers = {"fastaug flow_from_directory (Keras-style, prefetch, 2 workers)":
-              _fastaug_directory,
-              "fastaug RRC recipe from files (batches, 2 workers)": _fastaug_recipe,
-              "torch DataLoader (2 workers) + torchvision v2 RRC": _torch_loader,
-              "Keras ImageDataGenerator.flow_from_directory": _keras}
-    runs = {}
-    for name, make in makers.items():
+    # name: (maker, the fastaug row doing the same work)
+    makers = {
+        FA_DIR: (_fastaug_directory, FA_DIR),
+        "tf.data Keras-style: decode, resize, batched ImageProjectiveTransformV3":
+            (_other("tf_affine_files"), FA_DIR),
+        "DALI CPU Keras-style: decoders.image, resize, warp_affine (2 threads)":
+            (_other("dali_affine_files"), FA_DIR),
+        "Keras ImageDataGenerator.flow_from_directory": (_keras, FA_DIR),
+        FA_RRC: (_fastaug_recipe, FA_RRC),
+        "torch DataLoader (2 workers) + torchvision v2 RRC": (_torch_loader, FA_RRC),
+        "tf.data RRC: decode_and_crop_jpeg INTEGER_FAST, antialias":
+            (_other("tf_rrc_files", dct_method="INTEGER_FAST"), FA_RRC),
+        "tf.data RRC: decode_and_crop_jpeg INTEGER_ACCURATE, antialias":
+            (_other("tf_rrc_files", dct_method="INTEGER_ACCURATE"), FA_RRC),
+        "tf.data RRC: decode_and_crop_jpeg INTEGER_FAST, no antialias":
+            (_other("tf_rrc_files", dct_method="INTEGER_FAST", antialias=False), FA_RRC),
+        "DALI CPU RRC: decoders.image_random_crop (2 threads)":
+            (_other("dali_rrc_files"), FA_RRC),
+    }
+    only = [w.strip() for w in args.only.split(",") if w.strip()]
+    runs, refs = {}, {}
+    for name, (make, ref) in makers.items():
+        if only and name not in (FA_DIR, FA_RRC) and not any(w in name for w in only):
+            continue
         try:
             runs[name] = make(args.root, args.batches)
+            refs[name] = ref
             runs[name]()  # warm up: compile, worker start, page cache
         except ImportError as exc:
             print(f"skipped {name}: {exc}")
+    load = _load()
     rates: dict[str, list[float]] = {k: [] for k in runs}
     for _ in range(args.rounds):
         for name, run in runs.items():
             t = time.perf_counter()
             n = run()
             rates[name].append(n / (time.perf_counter() - t))
+            time.sleep(args.pause)
     print(f"\n{args.batches} batches of 32 (Keras: fewer), {os.cpu_count()} cores, median of "
-          f"{args.rounds} rounds, images/s:")
-    ref = statistics.median(rates[next(iter(rates))])
+          f"{args.rounds} rounds, images/s; load average before: {load}, after: "
+          f"{os.getloadavg()[0]:.2f}")
     for name, r in rates.items():
         m = statistics.median(r)
-        print(f"  {name:64s} {m:8,.0f}   (first row / this: {ref / m:.2f}x)")
+        ref = statistics.median(rates[refs[name]]) if refs[name] in rates else float("nan")
+        print(f"  {name:72s} {m:8,.0f}   (fastaug / this: {ref / m:.2f}x)"
+              f"   [min {min(r):,.0f}, max {max(r):,.0f}]")
 
 
 if __name__ == "__main__":
