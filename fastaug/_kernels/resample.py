@@ -50,6 +50,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from ._jit import kernel
 
@@ -68,6 +72,71 @@ PAD_CONSTANT = 0
 PAD_EDGE = 1
 PAD_REFLECT = 2
 PAD_SYMMETRIC = 3
+
+
+# Lanes of one _fir_u8 block: 32 int32 accumulators (two AVX-512 registers).
+FIR_LANES = 32
+_I8 = ir.IntType(8)
+_I32 = ir.IntType(32)
+_I64 = ir.IntType(64)
+
+
+def _splat_n(builder, value, n):
+    vec = builder.insert_element(ir.Constant(ir.VectorType(value.type, n), ir.Undefined),
+                                 value, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(vec, vec, ir.Constant(ir.VectorType(_I32, n), [0] * n))
+
+
+@intrinsic
+def _fir_u8(typingctx, src, p0, stride, n, wts, wb, half, shift, dst, d0):
+    """``FIR_LANES`` outputs of an integer FIR along a strided axis, rounded to uint8.
+
+    ``dst[d0 + m] = clamp((half + sum_t src[p0 + t*stride + m] * wts[wb + t]) >> shift,
+    0, 255)`` for ``m < FIR_LANES``, ``t < n``: the uint8 path's sum in int32 lanes
+    (PyTorch's own accumulator width), held in registers across the taps. The
+    plain Numba loop kept the sums in an array (a load and store per tap) and
+    clamped in int64. ``src``/``dst`` uint8, ``wts`` int32, integers any width.
+    """
+    ok = (isinstance(src, types.Array) and src.dtype == types.uint8
+          and isinstance(dst, types.Array) and dst.dtype == types.uint8
+          and isinstance(wts, types.Array) and wts.dtype == types.int32)
+    if not ok:
+        raise TypeError("_fir_u8: expected uint8 src/dst and int32 weights")
+    sig = types.void(src, p0, stride, n, wts, wb, half, shift, dst, d0)
+
+    def codegen(context, builder, signature, args):
+        tys = signature.args
+        srcv, _, _, _, wv, _, _, _, dstv, _ = args
+
+        def i64(k):
+            return context.cast(builder, args[k], tys[k], types.int64)
+
+        p0v, sv, nv, wbv, hv, shv, d0v = (i64(k) for k in (1, 2, 3, 5, 6, 7, 9))
+        lanes = FIR_LANES
+        v8 = ir.VectorType(_I8, lanes)
+        v32 = ir.VectorType(_I32, lanes)
+        sdata = context.make_array(tys[0])(context, builder, srcv).data
+        wdata = context.make_array(tys[4])(context, builder, wv).data
+        ddata = context.make_array(tys[8])(context, builder, dstv).data
+        accp = cgutils.alloca_once_value(builder, _splat_n(builder, builder.trunc(hv, _I32),
+                                                           lanes))
+        with cgutils.for_range(builder, nv) as loop:
+            t = loop.index
+            ptr = builder.gep(sdata, [builder.add(p0v, builder.mul(t, sv))])
+            vec = builder.load(builder.bitcast(ptr, v8.as_pointer()), align=1)
+            w = builder.load(builder.gep(wdata, [builder.add(wbv, t)]))
+            term = builder.mul(builder.zext(vec, v32), _splat_n(builder, w, lanes))
+            builder.store(builder.add(builder.load(accp), term), accp)
+        r = builder.ashr(builder.load(accp), _splat_n(builder, builder.trunc(shv, _I32), lanes))
+        zero = ir.Constant(v32, [0] * lanes)
+        top = ir.Constant(v32, [255] * lanes)
+        r = builder.select(builder.icmp_signed("<", r, zero), zero, r)
+        r = builder.select(builder.icmp_signed(">", r, top), top, r)
+        dptr = builder.gep(ddata, [d0v])
+        builder.store(builder.trunc(r, v8), builder.bitcast(dptr, v8.as_pointer()), align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @kernel
@@ -515,14 +584,15 @@ def _span(vmin, vsz, n):
 
 
 @kernel
-def _hpass_columns_u8(T, L, x0, xmin, xsz, wx, kx, px, hx, ow, c, acc, hblk, tmp, row):
+def _hpass_columns_u8(T, L, x0, xmin, xsz, wx, kx, px, hx, ow, c, hblk, tmp, row):
     """The horizontal pass on column-major rows: output column ``j`` is a weighted sum
-    of whole source columns (``L`` = rows * c contiguous values each), which LLVM
-    vectorises, rounded to uint8 and written back row-major (``tmp[r * row + j * c]``).
+    of whole source columns (``L`` = rows * c contiguous values each), rounded to uint8
+    and written back row-major (``tmp[r * row + j * c]``).
 
-    Taps go two at a time (half the loads and stores of ``acc``), and columns eight
-    at a time through ``hblk`` (8 * L), so the write-back stores 8 pixels contiguously
-    per row instead of one pixel per row per column.
+    Each column is ``FIR_LANES``-value blocks of :func:`_fir_u8` (the last block
+    overlaps the one before it), and columns go eight at a time through ``hblk``
+    (8 * L + 1), so the write-back stores 8 pixels contiguously per row instead of
+    one pixel per row per column.
     """
     uL = np.uint64(L)
     u1 = np.uint64(1)
@@ -532,26 +602,21 @@ def _hpass_columns_u8(T, L, x0, xmin, xsz, wx, kx, px, hx, ow, c, acc, hblk, tmp
         nb = min(8, ow - j0)
         for jj in range(nb):
             j = j0 + jj
-            for m in range(uL):
-                acc[m] = hx
+            ta = (xmin[j] - x0) * L
             wb = j * kx
-            n = xsz[j]
-            t = 0
-            while t + 1 < n:
-                ta = np.uint64((xmin[j] + t - x0) * L)
-                wa = wx[wb + t]
-                wv = wx[wb + t + 1]
-                for m in range(uL):
-                    acc[m] += np.int32(T[ta + m]) * wa + np.int32(T[ta + uL + m]) * wv
-                t += 2
-            if t < n:
-                ta = np.uint64((xmin[j] + t - x0) * L)
-                wa = wx[wb + t]
-                for m in range(uL):
-                    acc[m] += np.int32(T[ta + m]) * wa
-            hb = np.uint64(jj * L)
-            for m in range(uL):
-                hblk[hb + m] = min(max(acc[m] >> px, 0), 255)
+            hb = jj * L
+            if L >= FIR_LANES:
+                m = 0
+                while m < L:
+                    m = min(m, L - FIR_LANES)
+                    _fir_u8(T, ta + m, L, xsz[j], wx, wb, hx, px, hblk, hb + m)
+                    m += FIR_LANES
+            else:
+                for m in range(L):
+                    acc = hx
+                    for t in range(xsz[j]):
+                        acc += np.int32(T[np.uint64(ta + t * L + m)]) * wx[wb + t]
+                    hblk[np.uint64(hb + m)] = min(max(acc >> px, 0), 255)
         # Back to row-major: value r * c + ch of block column jj to tmp[r, j0 + jj, ch].
         if c == 3 and nb == 8:
             for r in range(nrows):
@@ -768,22 +833,25 @@ def _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, l
 
 
 @kernel
-def _vpass_u8(tmp, row, ymin, ysz, wy, ky, y0, py, hy, oh, acc, vout):
+def _vpass_u8(tmp, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout):
     """The vertical pass: output row ``i`` of ``vout`` (uint8) from the rows of ``tmp``
-    its taps read, each a whole row of ``row`` values (vectorised)."""
-    ur = np.uint64(row)
+    its taps read, each a whole row of ``row`` values, in :func:`_fir_u8` blocks."""
     for i in range(oh):
-        for m in range(ur):
-            acc[m] = hy
+        p = (ymin[i] - y0) * row
         wb = i * ky
-        for k in range(ysz[i]):
-            tb = np.uint64((ymin[i] + k - y0) * row)
-            wv = wy[wb + k]
-            for m in range(ur):
-                acc[m] += np.int32(tmp[tb + m]) * wv
-        ob = np.uint64(i * row)
-        for m in range(ur):
-            vout[ob + m] = min(max(acc[m] >> py, 0), 255)
+        ob = i * row
+        if row >= FIR_LANES:
+            m = 0
+            while m < row:
+                m = min(m, row - FIR_LANES)
+                _fir_u8(tmp, p + m, row, ysz[i], wy, wb, hy, py, vout, ob + m)
+                m += FIR_LANES
+        else:
+            for m in range(row):
+                acc = hy
+                for k in range(ysz[i]):
+                    acc += np.int32(tmp[np.uint64(p + k * row + m)]) * wy[wb + k]
+                vout[np.uint64(ob + m)] = min(max(acc >> py, 0), 255)
 
 
 @kernel
@@ -811,8 +879,8 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
         # row-major it is a scalar gather per pixel (2-2.5x slower, measured).
         _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, line,
                     cscratch)
-        _hpass_columns_u8(cscratch, L, x0, xmin, xsz, wx, kx, px, np.int32(hx), ow, c,
-                          np.empty(L, np.int32), np.empty(8 * L, np.uint8), tmp, row)
+        _hpass_columns_u8(cscratch, L, x0, xmin, xsz, wx, kx, px, hx, ow, c,
+                          np.empty(8 * L + 1, np.uint8), tmp, row)
     else:
         # Horizontal pass row by row: the crop rows the vertical taps read, to uint8.
         cols_inside = left + x0 >= 0 and left + x1 <= w
@@ -827,8 +895,7 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
                             fillv, line)
                 _hpass_u8(line, 0, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0)
     vout = np.empty(oh * row, np.uint8)
-    _vpass_u8(tmp, row, ymin, ysz, wy, ky, y0, py, np.int32(hy), oh, np.empty(row, np.int32),
-              vout)
+    _vpass_u8(tmp, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout)
     _write_rows(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
 
 
