@@ -872,47 +872,112 @@ def _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, l
 
 
 @kernel
-def _vpass_u8(tmp, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout):
-    """The vertical pass: output row ``i`` of ``vout`` (uint8) from the rows of ``tmp``
-    its taps read, each a whole row of ``row`` values, in :func:`_fir_u8` blocks."""
+def _vpass_u8(buf, base, stride, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout):
+    """The vertical pass: output row ``i`` of ``vout`` (uint8, ``row`` values) from the
+    rows its taps read, crop row ``r`` being ``buf[base + (r - y0) * stride:][:row]``,
+    a weighted sum of whole rows in :func:`_fir_u8` blocks."""
     for i in range(oh):
-        p = (ymin[i] - y0) * row
+        p = base + (ymin[i] - y0) * stride
         wb = i * ky
         ob = i * row
         if row >= FIR_LANES:
             m = 0
             while m < row:
                 m = min(m, row - FIR_LANES)
-                _fir_u8(tmp, p + m, row, ysz[i], wy, wb, hy, py, vout, ob + m)
+                _fir_u8(buf, p + m, stride, ysz[i], wy, wb, hy, py, vout, ob + m)
                 m += FIR_LANES
         else:
             for m in range(row):
                 acc = hy
                 for k in range(ysz[i]):
-                    acc += np.int32(tmp[np.uint64(p + k * row + m)]) * wy[wb + k]
+                    acc += np.int32(buf[np.uint64(p + k * stride + m)]) * wy[wb + k]
                 vout[np.uint64(ob + m)] = min(max(acc >> py, 0), 255)
+
+
+@kernel
+def _identity_start(vmin, vsz, wts, k, prec, n):
+    """Where an axis's integer pass is the identity: the first source index, else -1.
+
+    The pass is the identity when output ``i`` has one tap of weight ``1 << prec``
+    at source ``s + i`` and every other tap weighs 0: ``(v << prec) + half >> prec``
+    is ``v`` (``half < 1 << prec``), so skipping the pass is exact. That is any
+    unchanged size (PyTorch skips such an axis too), antialiased or not.
+    """
+    one = 1 << prec
+    s = -1
+    for i in range(n):
+        hit = -1
+        for t in range(vsz[i]):
+            wv = wts[i * k + t]
+            if wv == one and hit < 0:
+                hit = vmin[i] + t
+            elif wv != 0:
+                return -1
+        if hit < 0 or (i > 0 and hit != s + i):
+            return -1
+        if i == 0:
+            s = hit
+    return s
 
 
 @kernel
 def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
                pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
                cscratch):
-    """One image resampled (uint8 path): horizontal pass to uint8 rows, vertical pass, epilogue."""
+    """One image resampled (uint8 path): horizontal pass to uint8 rows, vertical pass, epilogue.
+
+    An axis whose pass is the identity (:func:`_identity_start`) is not filtered:
+    its rows or columns are taken as they are.
+    """
     ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
                                                               ow, interp, antialias)
     wy, py = int_weights(wyf, ymw, interp)
     wx, px = int_weights(wxf, xmw, interp)
     hx = (1 << px) >> 1
     hy = (1 << py) >> 1
-    y0, y1 = _span(ymin, ysz, bh)
-    x0, x1 = _span(xmin, xsz, bw)
+    sy = _identity_start(ymin, ysz, wy, ky, py, oh)
+    sx = _identity_start(xmin, xsz, wx, kx, px, ow)
+    if sy >= 0:
+        y0 = sy
+        y1 = sy + oh
+    else:
+        y0, y1 = _span(ymin, ysz, bh)
+    if sx >= 0:
+        x0 = sx
+        x1 = sx + ow
+    else:
+        x0, x1 = _span(xmin, xsz, bw)
     nrows = y1 - y0
     ncols = x1 - x0
     row = ow * c
+    cols_inside = left + x0 >= 0 and left + x1 <= w
+    if sx >= 0 and sy < 0 and cols_inside and top + y0 >= 0 and top + y1 <= h:
+        # Only the vertical pass, straight from the source rows.
+        vout = np.empty(oh * row, np.uint8)
+        _vpass_u8(src, off + ((top + y0) * w + left + x0) * c, w * c, row, ymin, ysz, wy, ky,
+                  y0, py, hy, oh, vout)
+        _write_rows(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add,
+                    to_u8)
+        return
     tmp = np.empty(max(nrows, 1) * row, np.uint8)  # every row is written before it is read
     line = np.empty(max(ncols, 1) * c, np.uint8)
     L = nrows * c
-    if nrows > 0 and ncols > 0 and ncols * L <= cscratch.size:
+    if sx >= 0:
+        # No horizontal pass: the crop rows' columns [x0, x1) as they are.
+        for r in range(y0, y1):
+            sr = pad_index(top + r, h, pad_mode)
+            t0 = np.uint64((r - y0) * row)
+            if sr >= 0 and cols_inside:
+                arr = src
+                ub = np.uint64(off + (sr * w + left + x0) * c)
+            else:
+                _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
+                            fillv, line)
+                arr = line
+                ub = np.uint64(0)
+            for m in range(np.uint64(row)):
+                tmp[t0 + m] = arr[ub + m]
+    elif nrows > 0 and ncols > 0 and ncols * L <= cscratch.size:
         # Horizontal pass on the crop region stored column-major (cscratch): each output
         # column is a weighted sum of whole columns, a loop LLVM vectorises, where
         # row-major it is a scalar gather per pixel (2-2.5x slower, measured).
@@ -922,7 +987,6 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
                           np.empty(8 * L + 1, np.uint8), tmp, row)
     else:
         # Horizontal pass row by row: the crop rows the vertical taps read, to uint8.
-        cols_inside = left + x0 >= 0 and left + x1 <= w
         for r in range(y0, y1):
             sr = pad_index(top + r, h, pad_mode)
             t0 = (r - y0) * row
@@ -933,8 +997,13 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
                 _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
                             fillv, line)
                 _hpass_u8(line, 0, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0)
+    if sy >= 0:
+        # No vertical pass: tmp holds exactly the output rows.
+        _write_rows(dst, dst_off, tmp, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add,
+                    to_u8)
+        return
     vout = np.empty(oh * row, np.uint8)
-    _vpass_u8(tmp, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout)
+    _vpass_u8(tmp, 0, row, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout)
     _write_rows(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
 
 
