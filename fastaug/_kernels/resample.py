@@ -92,16 +92,17 @@ def _fir_u8(typingctx, src, p0, stride, n, wts, wb, half, shift, dst, d0):
     """``FIR_LANES`` outputs of an integer FIR along a strided axis, rounded to uint8.
 
     ``dst[d0 + m] = clamp((half + sum_t src[p0 + t*stride + m] * wts[wb + t]) >> shift,
-    0, 255)`` for ``m < FIR_LANES``, ``t < n``: the uint8 path's sum in int32 lanes
+    0, 255)`` for ``m < FIR_LANES``, ``t < n`` (converted to ``dst``'s dtype: uint8, or
+    float32 for the typing of a branch that writes uint8 only): the sum in int32 lanes
     (PyTorch's own accumulator width), held in registers across the taps. The
     plain Numba loop kept the sums in an array (a load and store per tap) and
     clamped in int64. ``src``/``dst`` uint8, ``wts`` int32, integers any width.
     """
     ok = (isinstance(src, types.Array) and src.dtype == types.uint8
-          and isinstance(dst, types.Array) and dst.dtype == types.uint8
+          and isinstance(dst, types.Array) and dst.dtype in (types.uint8, types.float32)
           and isinstance(wts, types.Array) and wts.dtype == types.int32)
     if not ok:
-        raise TypeError("_fir_u8: expected uint8 src/dst and int32 weights")
+        raise TypeError("_fir_u8: expected a uint8 src, uint8/float32 dst, int32 weights")
     sig = types.void(src, p0, stride, n, wts, wb, half, shift, dst, d0)
 
     def codegen(context, builder, signature, args):
@@ -136,7 +137,10 @@ def _fir_u8(typingctx, src, p0, stride, n, wts, wb, half, shift, dst, d0):
         r = builder.select(builder.icmp_signed("<", r, zero), zero, r)
         r = builder.select(builder.icmp_signed(">", r, top), top, r)
         dptr = builder.gep(ddata, [d0v])
-        builder.store(builder.trunc(r, v8), builder.bitcast(dptr, v8.as_pointer()), align=1)
+        out = builder.trunc(r, v8)
+        if tys[8].dtype == types.float32:
+            out = builder.uitofp(out, ir.VectorType(ir.FloatType(), lanes))
+        builder.store(out, builder.bitcast(dptr, out.type.as_pointer()), align=1)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -930,14 +934,15 @@ def _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, l
 
 
 @kernel
-def _vpass_u8(buf, base, stride, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout):
-    """The vertical pass: output row ``i`` of ``vout`` (uint8, ``row`` values) from the
-    rows its taps read, crop row ``r`` being ``buf[base + (r - y0) * stride:][:row]``,
-    a weighted sum of whole rows in :func:`_fir_u8` blocks."""
+def _vpass_u8(buf, base, stride, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, obase, vflip):
+    """The vertical pass: output row ``i`` at ``vout[obase + i * row:][:row]`` (row
+    ``oh - 1 - i`` if ``vflip``) from the rows its taps read, crop row ``r`` being
+    ``buf[base + (r - y0) * stride:][:row]``: a weighted sum of whole rows in
+    :func:`_fir_u8` blocks."""
     for i in range(oh):
         p = base + (ymin[i] - y0) * stride
         wb = i * ky
-        ob = i * row
+        ob = obase + (oh - 1 - i if vflip else i) * row
         if row >= FIR_LANES:
             m = 0
             while m < row:
@@ -1009,11 +1014,17 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
     ncols = x1 - x0
     row = ow * c
     cols_inside = left + x0 >= 0 and left + x1 <= w
+    # A plain copy out: the vertical pass writes the output rows in place.
+    direct = ekind == _E_COPY and not chw and not hflip
     if sx >= 0 and sy < 0 and cols_inside and top + y0 >= 0 and top + y1 <= h:
         # Only the vertical pass, straight from the source rows.
+        sbase = off + ((top + y0) * w + left + x0) * c
+        if direct:
+            _vpass_u8(src, sbase, w * c, row, ymin, ysz, wy, ky, y0, py, hy, oh, dst, dst_off,
+                      vflip)
+            return
         vout = np.empty(oh * row, np.uint8)
-        _vpass_u8(src, off + ((top + y0) * w + left + x0) * c, w * c, row, ymin, ysz, wy, ky,
-                  y0, py, hy, oh, vout)
+        _vpass_u8(src, sbase, w * c, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, 0, False)
         _write_u8(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
         return
     tmp = np.empty(max(nrows, 1) * row, np.uint8)  # every row is written before it is read
@@ -1058,8 +1069,11 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
         # No vertical pass: tmp holds exactly the output rows.
         _write_u8(dst, dst_off, tmp, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
         return
+    if direct:
+        _vpass_u8(tmp, 0, row, row, ymin, ysz, wy, ky, y0, py, hy, oh, dst, dst_off, vflip)
+        return
     vout = np.empty(oh * row, np.uint8)
-    _vpass_u8(tmp, 0, row, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout)
+    _vpass_u8(tmp, 0, row, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, 0, False)
     _write_u8(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
 
 
