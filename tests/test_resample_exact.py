@@ -176,3 +176,19 @@ def test_reads_stay_inside_a_guarded_image():
     proc = subprocess.run([sys.executable, "-c", GUARDED], capture_output=True, text=True,
                           timeout=600, env=env, cwd=HERE)
     assert proc.returncode == 0 and "ok" in proc.stdout, (proc.returncode, proc.stderr[-2000:])
+
+
+def test_integer_weights_fit_int16():
+    # The kernel multiplies with int16 weights (as PyTorch stores them): the reference's
+    # fixed-point weights must fit int16 for every scale, filter and antialias setting,
+    # including merged edge taps (bicubic without antialias) and large downscales.
+    from _resample_reference import int_matrix, weight_matrix
+
+    sizes = [1, 2, 3, 5, 7, 16, 31, 64, 100, 224, 333, 500, 1000]
+    for interp in ("bilinear", "bicubic"):
+        for aa in (True, False):
+            for n_in in sizes:
+                for n_out in sizes:
+                    W, wt_max = weight_matrix(n_in, n_out, interp, aa)
+                    Wi, _ = int_matrix(W, wt_max, interp)
+                    assert np.abs(Wi).max() <= 32767, (interp, aa, n_in, n_out)

@@ -30,15 +30,20 @@ inside the kernel. A crop the same size as the output is copied (torchvision
 returns the crop unchanged when the size does not change), row by row: the
 columns inside the image as one run, only the padded border looked up.
 
-Speed (uint8): both passes are written so that LLVM vectorises them. The
-vertical pass is naturally a weighted sum of whole rows. The horizontal pass,
-row-major, is a gather per output pixel (scalar), so the crop region is first
-stored column-major (a transpose, in the caller's scratch) and each output
-column becomes a weighted sum of whole source columns; the result is written
-back row-major. That made the pass 2-2.5x faster. The epilogue of 3-channel
-float output stores each plane with unit stride (vectorised, deinterleaving
-loads). Helpers that take arrays are called per image, not per row or tap: each
-such call costs an atomic reference count per array.
+Speed (uint8): both passes are weighted sums of whole rows. The vertical pass
+naturally so; the horizontal pass, row-major, is a gather per output pixel
+(scalar), so the crop region is first stored column-major (a transpose, in the
+caller's scratch) and each output column becomes a weighted sum of whole source
+columns; the result is written back row-major. Those sums run in
+``_fir_u8`` blocks (LLVM vector IR): 32 int32 lanes kept in registers across
+the taps, int16 weights (pmaddwd on x86), the rounding shift and clamp in int32.
+RGB transposes move pixels as 32-bit words. An axis whose integer pass is the
+identity (its size unchanged) is skipped, as PyTorch skips it. A plain uint8
+copy out has the vertical pass write the output in place; flipped RGB copies
+reverse 16-pixel blocks in registers. The epilogue of 3-channel float output
+stores each plane with unit stride (vectorised, deinterleaving loads). Helpers
+that take arrays are called per image, not per row or tap: each such call costs
+an atomic reference count per array.
 
 Kernels are serial and release the GIL; callers split batches over threads
 (``fastaug/_pool.py``). One kernel per input dtype; the output dtype is a second
@@ -96,7 +101,9 @@ def _fir_u8(typingctx, src, p0, stride, n, wts, wb, half, shift, dst, d0):
     float32 for the typing of a branch that writes uint8 only): the sum in int32 lanes
     (PyTorch's own accumulator width), held in registers across the taps. The
     plain Numba loop kept the sums in an array (a load and store per tap) and
-    clamped in int64. ``src``/``dst`` uint8, ``wts`` int32, integers any width.
+    clamped in int64. ``wts`` is int32 holding int16 values: :func:`int_weights`
+    picks the precision so that every weight fits int16 (PyTorch stores them as
+    int16), and the multiply relies on it. Integer arguments may be any width.
     """
     ok = (isinstance(src, types.Array) and src.dtype == types.uint8
           and isinstance(dst, types.Array) and dst.dtype in (types.uint8, types.float32)
