@@ -30,15 +30,20 @@ inside the kernel. A crop the same size as the output is copied (torchvision
 returns the crop unchanged when the size does not change), row by row: the
 columns inside the image as one run, only the padded border looked up.
 
-Speed (uint8): both passes are written so that LLVM vectorises them. The
-vertical pass is naturally a weighted sum of whole rows. The horizontal pass,
-row-major, is a gather per output pixel (scalar), so the crop region is first
-stored column-major (a transpose, in the caller's scratch) and each output
-column becomes a weighted sum of whole source columns; the result is written
-back row-major. That made the pass 2-2.5x faster. The epilogue of 3-channel
-float output stores each plane with unit stride (vectorised, deinterleaving
-loads). Helpers that take arrays are called per image, not per row or tap: each
-such call costs an atomic reference count per array.
+Speed (uint8): both passes are weighted sums of whole rows. The vertical pass
+naturally so; the horizontal pass, row-major, is a gather per output pixel
+(scalar), so the crop region is first stored column-major (a transpose, in the
+caller's scratch) and each output column becomes a weighted sum of whole source
+columns; the result is written back row-major. Those sums run in
+``_fir_u8`` blocks (LLVM vector IR): 32 int32 lanes kept in registers across
+the taps, int16 weights (pmaddwd on x86), the rounding shift and clamp in int32.
+RGB transposes move pixels as 32-bit words. An axis whose integer pass is the
+identity (its size unchanged) is skipped, as PyTorch skips it. A plain uint8
+copy out has the vertical pass write the output in place; flipped RGB copies
+reverse 16-pixel blocks in registers. The epilogue of 3-channel float output
+stores each plane with unit stride (vectorised, deinterleaving loads). Helpers
+that take arrays are called per image, not per row or tap: each such call costs
+an atomic reference count per array.
 
 Kernels are serial and release the GIL; callers split batches over threads
 (``fastaug/_pool.py``). One kernel per input dtype; the output dtype is a second
@@ -50,6 +55,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from ._jit import kernel
 
@@ -68,6 +77,137 @@ PAD_CONSTANT = 0
 PAD_EDGE = 1
 PAD_REFLECT = 2
 PAD_SYMMETRIC = 3
+
+
+# Lanes of one _fir_u8 block: 32 int32 accumulators (two AVX-512 registers).
+FIR_LANES = 32
+_I8 = ir.IntType(8)
+_I32 = ir.IntType(32)
+_I64 = ir.IntType(64)
+
+
+def _splat_n(builder, value, n):
+    vec = builder.insert_element(ir.Constant(ir.VectorType(value.type, n), ir.Undefined),
+                                 value, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(vec, vec, ir.Constant(ir.VectorType(_I32, n), [0] * n))
+
+
+@intrinsic
+def _fir_u8(typingctx, src, p0, stride, n, wts, wb, half, shift, dst, d0):
+    """``FIR_LANES`` outputs of an integer FIR along a strided axis, rounded to uint8.
+
+    ``dst[d0 + m] = clamp((half + sum_t src[p0 + t*stride + m] * wts[wb + t]) >> shift,
+    0, 255)`` for ``m < FIR_LANES``, ``t < n`` (converted to ``dst``'s dtype: uint8, or
+    float32 for the typing of a branch that writes uint8 only): the sum in int32 lanes
+    (PyTorch's own accumulator width), held in registers across the taps. The
+    plain Numba loop kept the sums in an array (a load and store per tap) and
+    clamped in int64. ``wts`` is int32 holding int16 values: :func:`int_weights`
+    picks the precision so that every weight fits int16 (PyTorch stores them as
+    int16), and the multiply relies on it. Integer arguments may be any width.
+    """
+    ok = (isinstance(src, types.Array) and src.dtype == types.uint8
+          and isinstance(dst, types.Array) and dst.dtype in (types.uint8, types.float32)
+          and isinstance(wts, types.Array) and wts.dtype == types.int32)
+    if not ok:
+        raise TypeError("_fir_u8: expected a uint8 src, uint8/float32 dst, int32 weights")
+    sig = types.void(src, p0, stride, n, wts, wb, half, shift, dst, d0)
+
+    def codegen(context, builder, signature, args):
+        tys = signature.args
+        srcv, _, _, _, wv, _, _, _, dstv, _ = args
+
+        def i64(k):
+            return context.cast(builder, args[k], tys[k], types.int64)
+
+        p0v, sv, nv, wbv, hv, shv, d0v = (i64(k) for k in (1, 2, 3, 5, 6, 7, 9))
+        lanes = FIR_LANES
+        v8 = ir.VectorType(_I8, lanes)
+        v32 = ir.VectorType(_I32, lanes)
+        sdata = context.make_array(tys[0])(context, builder, srcv).data
+        wdata = context.make_array(tys[4])(context, builder, wv).data
+        ddata = context.make_array(tys[8])(context, builder, dstv).data
+        accp = cgutils.alloca_once_value(builder, _splat_n(builder, builder.trunc(hv, _I32),
+                                                           lanes))
+        with cgutils.for_range(builder, nv) as loop:
+            t = loop.index
+            ptr = builder.gep(sdata, [builder.add(p0v, builder.mul(t, sv))])
+            vec = builder.load(builder.bitcast(ptr, v8.as_pointer()), align=1)
+            # PyTorch's weights are int16: saying so (trunc + sext) lets LLVM multiply
+            # with pmaddwd (one uop) instead of pmulld (two on Intel).
+            w = builder.load(builder.gep(wdata, [builder.add(wbv, t)]))
+            w = builder.sext(builder.trunc(w, ir.IntType(16)), _I32)
+            term = builder.mul(builder.zext(vec, v32), _splat_n(builder, w, lanes))
+            builder.store(builder.add(builder.load(accp), term), accp)
+        r = builder.ashr(builder.load(accp), _splat_n(builder, builder.trunc(shv, _I32), lanes))
+        zero = ir.Constant(v32, [0] * lanes)
+        top = ir.Constant(v32, [255] * lanes)
+        r = builder.select(builder.icmp_signed("<", r, zero), zero, r)
+        r = builder.select(builder.icmp_signed(">", r, top), top, r)
+        dptr = builder.gep(ddata, [d0v])
+        out = builder.trunc(r, v8)
+        if tys[8].dtype == types.float32:
+            out = builder.uitofp(out, ir.VectorType(ir.FloatType(), lanes))
+        builder.store(out, builder.bitcast(dptr, out.type.as_pointer()), align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _move4(typingctx, src, p, dst, q):
+    """``dst[q:q+4] = src[p:p+4]`` (uint8 arrays) as one unaligned 32-bit load and store.
+
+    An RGB pixel plus the byte after it: callers make sure that byte exists in
+    ``src`` and that the one written after the pixel in ``dst`` is written again
+    later (or spare). Numba moved the three bytes one at a time.
+    """
+    if not (isinstance(src, types.Array) and src.dtype == types.uint8
+            and isinstance(dst, types.Array) and dst.dtype == types.uint8):
+        raise TypeError("_move4: expected uint8 arrays")
+    sig = types.void(src, p, dst, q)
+
+    def codegen(context, builder, signature, args):
+        tys = signature.args
+        sdata = context.make_array(tys[0])(context, builder, args[0]).data
+        ddata = context.make_array(tys[2])(context, builder, args[2]).data
+        pv = context.cast(builder, args[1], tys[1], types.int64)
+        qv = context.cast(builder, args[3], tys[3], types.int64)
+        word = builder.load(builder.bitcast(builder.gep(sdata, [pv]), _I32.as_pointer()),
+                            align=1)
+        builder.store(word, builder.bitcast(builder.gep(ddata, [qv]), _I32.as_pointer()),
+                      align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _reverse16_rgb(typingctx, src, p, dst, q):
+    """``dst[q:q+48]`` = the 16 RGB pixels of ``src[p:p+48]`` (uint8) in reverse order,
+    converted to ``dst``'s dtype (uint8 or float32): one load, a shuffle, one store."""
+    if not (isinstance(src, types.Array) and src.dtype == types.uint8
+            and isinstance(dst, types.Array) and dst.dtype in (types.uint8, types.float32)):
+        raise TypeError("_reverse16_rgb: expected a uint8 source, a uint8/float32 target")
+    sig = types.void(src, p, dst, q)
+
+    def codegen(context, builder, signature, args):
+        tys = signature.args
+        sdata = context.make_array(tys[0])(context, builder, args[0]).data
+        ddata = context.make_array(tys[2])(context, builder, args[2]).data
+        pv = context.cast(builder, args[1], tys[1], types.int64)
+        qv = context.cast(builder, args[3], tys[3], types.int64)
+        v48 = ir.VectorType(_I8, 48)
+        vec = builder.load(builder.bitcast(builder.gep(sdata, [pv]), v48.as_pointer()), align=1)
+        mask = ir.Constant(ir.VectorType(_I32, 48),
+                           [3 * (15 - k) + ch for k in range(16) for ch in range(3)])
+        out = builder.shuffle_vector(vec, vec, mask)
+        if tys[2].dtype == types.float32:
+            out = builder.uitofp(out, ir.VectorType(ir.FloatType(), 48))
+        dptr = builder.bitcast(builder.gep(ddata, [qv]), out.type.as_pointer())
+        builder.store(out, dptr, align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @kernel
@@ -308,6 +448,15 @@ def _write_rows(dst, dst_off, vals, oh, ow, c, hflip, vflip, chw, ekind, lut, mu
                     dst[q + cstep] = lut[np.uint64(vals[ab + s + u1]) + np.uint64(256)]
                     dst[q + c2] = lut[np.uint64(vals[ab + s + u2]) + np.uint64(512)]
                 continue
+            if ekind == _E_COPY:
+                # Flipped or channels-first copies (the generic loop below was 3x slower).
+                for k in range(ow):
+                    q = np.uint64(o0 + k * ostep)
+                    s = np.uint64(3 * k)
+                    dst[q] = vals[ab + s]
+                    dst[q + cstep] = vals[ab + s + u1]
+                    dst[q + c2] = vals[ab + s + u2]
+                continue
         uc = np.uint64(c)
         for k in range(ow):
             q = np.uint64(o0 + k * ostep)
@@ -324,6 +473,23 @@ def _write_rows(dst, dst_off, vals, oh, ow, c, hflip, vflip, chw, ekind, lut, mu
                     dst[u] = _to_u8(np.float32(v) * mul[ch] + add[ch])
                 else:
                     dst[u] = np.float32(v) * mul[ch] + add[ch]
+
+
+@kernel
+def _write_hflipped_rgb(vals, dst, dst_off, oh, ow, vflip):
+    """:func:`_write_rows` for a plain flipped RGB copy (channels last, ``ow >= 16``):
+    output pixel ``m`` of a row is pixel ``ow - 1 - m`` of ``vals``, in reversed blocks
+    of 16 pixels (the last block overlapping the one before it)."""
+    row = ow * 3
+    for i in range(oh):
+        oi = oh - 1 - i if vflip else i
+        d = dst_off + oi * row
+        ab = i * row
+        m = 0
+        while m < ow:
+            m = min(m, ow - 16)
+            _reverse16_rgb(vals, ab + (ow - 16 - m) * 3, dst, d + m * 3)
+            m += 16
 
 
 @kernel
@@ -515,14 +681,15 @@ def _span(vmin, vsz, n):
 
 
 @kernel
-def _hpass_columns_u8(T, L, x0, xmin, xsz, wx, kx, px, hx, ow, c, acc, hblk, tmp, row):
+def _hpass_columns_u8(T, L, x0, xmin, xsz, wx, kx, px, hx, ow, c, hblk, tmp, row):
     """The horizontal pass on column-major rows: output column ``j`` is a weighted sum
-    of whole source columns (``L`` = rows * c contiguous values each), which LLVM
-    vectorises, rounded to uint8 and written back row-major (``tmp[r * row + j * c]``).
+    of whole source columns (``L`` = rows * c contiguous values each), rounded to uint8
+    and written back row-major (``tmp[r * row + j * c]``).
 
-    Taps go two at a time (half the loads and stores of ``acc``), and columns eight
-    at a time through ``hblk`` (8 * L), so the write-back stores 8 pixels contiguously
-    per row instead of one pixel per row per column.
+    Each column is ``FIR_LANES``-value blocks of :func:`_fir_u8` (the last block
+    overlaps the one before it), and columns go eight at a time through ``hblk``
+    (8 * L + 1), so the write-back stores 8 pixels contiguously per row instead of
+    one pixel per row per column.
     """
     uL = np.uint64(L)
     u1 = np.uint64(1)
@@ -532,37 +699,41 @@ def _hpass_columns_u8(T, L, x0, xmin, xsz, wx, kx, px, hx, ow, c, acc, hblk, tmp
         nb = min(8, ow - j0)
         for jj in range(nb):
             j = j0 + jj
-            for m in range(uL):
-                acc[m] = hx
+            ta = (xmin[j] - x0) * L
             wb = j * kx
-            n = xsz[j]
-            t = 0
-            while t + 1 < n:
-                ta = np.uint64((xmin[j] + t - x0) * L)
-                wa = wx[wb + t]
-                wv = wx[wb + t + 1]
-                for m in range(uL):
-                    acc[m] += np.int32(T[ta + m]) * wa + np.int32(T[ta + uL + m]) * wv
-                t += 2
-            if t < n:
-                ta = np.uint64((xmin[j] + t - x0) * L)
-                wa = wx[wb + t]
-                for m in range(uL):
-                    acc[m] += np.int32(T[ta + m]) * wa
-            hb = np.uint64(jj * L)
-            for m in range(uL):
-                hblk[hb + m] = min(max(acc[m] >> px, 0), 255)
+            hb = jj * L
+            if L >= FIR_LANES:
+                m = 0
+                while m < L:
+                    m = min(m, L - FIR_LANES)
+                    _fir_u8(T, ta + m, L, xsz[j], wx, wb, hx, px, hblk, hb + m)
+                    m += FIR_LANES
+            else:
+                for m in range(L):
+                    acc = hx
+                    for t in range(xsz[j]):
+                        acc += np.int32(T[np.uint64(ta + t * L + m)]) * wx[wb + t]
+                    hblk[np.uint64(hb + m)] = min(max(acc >> px, 0), 255)
         # Back to row-major: value r * c + ch of block column jj to tmp[r, j0 + jj, ch].
         if c == 3 and nb == 8:
+            # Pixels as 32-bit moves: each store's fourth byte is the next pixel's first,
+            # stored after it, except past the row's last pixel (byte stores there).
+            # hblk has a spare byte after its last pixel.
+            u3 = np.uint64(3)
+            last = j0 + 8 == ow
             for r in range(nrows):
                 q = np.uint64(r * row + j0 * 3)
                 p = np.uint64(r * 3)
-                for _ in range(8):
+                for _ in range(7):
+                    _move4(hblk, p, tmp, q)
+                    q += u3
+                    p += uL
+                if last:
                     tmp[q] = hblk[p]
                     tmp[q + u1] = hblk[p + u1]
                     tmp[q + u2] = hblk[p + u2]
-                    q += np.uint64(3)
-                    p += uL
+                else:
+                    _move4(hblk, p, tmp, q)
         else:
             uc = np.uint64(c)
             for r in range(nrows):
@@ -725,18 +896,20 @@ def _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, l
     if c == 3 and cols_inside:
         # Blocks of 8 rows inside the image: per column, 8 pixels to 24 contiguous bytes
         # of T (one store stream, not eight; 15-25% faster measured).
+        # Pixels as 32-bit moves: each load reads the byte after the pixel (blocks
+        # stop short of the source's last byte); each store's fourth byte is the next
+        # row's first, stored later (blocks stop before the region's last row).
         u3 = np.uint64(3)
         rs = np.uint64(w * 3)
-        while rb + 8 <= y1 and top + rb >= 0 and top + rb + 8 <= h:
+        while (rb + 8 < y1 and top + rb >= 0 and top + rb + 8 <= h
+               and off + ((top + rb + 7) * w + left + x1) * 3 < src.size):
             b0 = np.uint64(off + ((top + rb) * w + left + x0) * 3)
             q0 = np.uint64((rb - y0) * 3)
             for x in range(np.uint64(ncols)):
                 q = q0 + x * uL
                 p = b0 + x * u3
                 for _ in range(8):
-                    T[q] = src[p]
-                    T[q + np.uint64(1)] = src[p + np.uint64(1)]
-                    T[q + np.uint64(2)] = src[p + np.uint64(2)]
+                    _move4(src, p, T, q)
                     q += u3
                     p += rs
             rb += 8
@@ -768,54 +941,127 @@ def _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, l
 
 
 @kernel
-def _vpass_u8(tmp, row, ymin, ysz, wy, ky, y0, py, hy, oh, acc, vout):
-    """The vertical pass: output row ``i`` of ``vout`` (uint8) from the rows of ``tmp``
-    its taps read, each a whole row of ``row`` values (vectorised)."""
-    ur = np.uint64(row)
+def _vpass_u8(buf, base, stride, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, obase, vflip):
+    """The vertical pass: output row ``i`` at ``vout[obase + i * row:][:row]`` (row
+    ``oh - 1 - i`` if ``vflip``) from the rows its taps read, crop row ``r`` being
+    ``buf[base + (r - y0) * stride:][:row]``: a weighted sum of whole rows in
+    :func:`_fir_u8` blocks."""
     for i in range(oh):
-        for m in range(ur):
-            acc[m] = hy
+        p = base + (ymin[i] - y0) * stride
         wb = i * ky
-        for k in range(ysz[i]):
-            tb = np.uint64((ymin[i] + k - y0) * row)
-            wv = wy[wb + k]
-            for m in range(ur):
-                acc[m] += np.int32(tmp[tb + m]) * wv
-        ob = np.uint64(i * row)
-        for m in range(ur):
-            vout[ob + m] = min(max(acc[m] >> py, 0), 255)
+        ob = obase + (oh - 1 - i if vflip else i) * row
+        if row >= FIR_LANES:
+            m = 0
+            while m < row:
+                m = min(m, row - FIR_LANES)
+                _fir_u8(buf, p + m, stride, ysz[i], wy, wb, hy, py, vout, ob + m)
+                m += FIR_LANES
+        else:
+            for m in range(row):
+                acc = hy
+                for k in range(ysz[i]):
+                    acc += np.int32(buf[np.uint64(p + k * stride + m)]) * wy[wb + k]
+                vout[np.uint64(ob + m)] = min(max(acc >> py, 0), 255)
+
+
+@kernel
+def _identity_start(vmin, vsz, wts, k, prec, n):
+    """Where an axis's integer pass is the identity: the first source index, else -1.
+
+    The pass is the identity when output ``i`` has one tap of weight ``1 << prec``
+    at source ``s + i`` and every other tap weighs 0: ``(v << prec) + half >> prec``
+    is ``v`` (``half < 1 << prec``), so skipping the pass is exact. That is any
+    unchanged size (PyTorch skips such an axis too), antialiased or not.
+    """
+    one = 1 << prec
+    s = -1
+    for i in range(n):
+        hit = -1
+        for t in range(vsz[i]):
+            wv = wts[i * k + t]
+            if wv == one and hit < 0:
+                hit = vmin[i] + t
+            elif wv != 0:
+                return -1
+        if hit < 0 or (i > 0 and hit != s + i):
+            return -1
+        if i == 0:
+            s = hit
+    return s
 
 
 @kernel
 def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
                pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
                cscratch):
-    """One image resampled (uint8 path): horizontal pass to uint8 rows, vertical pass, epilogue."""
+    """One image resampled (uint8 path): horizontal pass to uint8 rows, vertical pass, epilogue.
+
+    An axis whose pass is the identity (:func:`_identity_start`) is not filtered:
+    its rows or columns are taken as they are.
+    """
     ky, kx, ymin, ysz, wyf, ymw, xmin, xsz, wxf, xmw = _tables(bh, bw, sh, sw, wt, wl, oh,
                                                               ow, interp, antialias)
     wy, py = int_weights(wyf, ymw, interp)
     wx, px = int_weights(wxf, xmw, interp)
     hx = (1 << px) >> 1
     hy = (1 << py) >> 1
-    y0, y1 = _span(ymin, ysz, bh)
-    x0, x1 = _span(xmin, xsz, bw)
+    sy = _identity_start(ymin, ysz, wy, ky, py, oh)
+    sx = _identity_start(xmin, xsz, wx, kx, px, ow)
+    if sy >= 0:
+        y0 = sy
+        y1 = sy + oh
+    else:
+        y0, y1 = _span(ymin, ysz, bh)
+    if sx >= 0:
+        x0 = sx
+        x1 = sx + ow
+    else:
+        x0, x1 = _span(xmin, xsz, bw)
     nrows = y1 - y0
     ncols = x1 - x0
     row = ow * c
+    cols_inside = left + x0 >= 0 and left + x1 <= w
+    # A plain copy out: the vertical pass writes the output rows in place.
+    direct = ekind == _E_COPY and not chw and not hflip
+    if sx >= 0 and sy < 0 and cols_inside and top + y0 >= 0 and top + y1 <= h:
+        # Only the vertical pass, straight from the source rows.
+        sbase = off + ((top + y0) * w + left + x0) * c
+        if direct:
+            _vpass_u8(src, sbase, w * c, row, ymin, ysz, wy, ky, y0, py, hy, oh, dst, dst_off,
+                      vflip)
+            return
+        vout = np.empty(oh * row, np.uint8)
+        _vpass_u8(src, sbase, w * c, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, 0, False)
+        _write_u8(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
+        return
     tmp = np.empty(max(nrows, 1) * row, np.uint8)  # every row is written before it is read
     line = np.empty(max(ncols, 1) * c, np.uint8)
     L = nrows * c
-    if nrows > 0 and ncols > 0 and ncols * L <= cscratch.size:
+    if sx >= 0:
+        # No horizontal pass: the crop rows' columns [x0, x1) as they are.
+        for r in range(y0, y1):
+            sr = pad_index(top + r, h, pad_mode)
+            t0 = np.uint64((r - y0) * row)
+            if sr >= 0 and cols_inside:
+                arr = src
+                ub = np.uint64(off + (sr * w + left + x0) * c)
+            else:
+                _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
+                            fillv, line)
+                arr = line
+                ub = np.uint64(0)
+            for m in range(np.uint64(row)):
+                tmp[t0 + m] = arr[ub + m]
+    elif nrows > 0 and ncols > 0 and ncols * L <= cscratch.size:
         # Horizontal pass on the crop region stored column-major (cscratch): each output
         # column is a weighted sum of whole columns, a loop LLVM vectorises, where
         # row-major it is a scalar gather per pixel (2-2.5x slower, measured).
         _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, line,
                     cscratch)
-        _hpass_columns_u8(cscratch, L, x0, xmin, xsz, wx, kx, px, np.int32(hx), ow, c,
-                          np.empty(L, np.int32), np.empty(8 * L, np.uint8), tmp, row)
+        _hpass_columns_u8(cscratch, L, x0, xmin, xsz, wx, kx, px, hx, ow, c,
+                          np.empty(8 * L + 1, np.uint8), tmp, row)
     else:
         # Horizontal pass row by row: the crop rows the vertical taps read, to uint8.
-        cols_inside = left + x0 >= 0 and left + x1 <= w
         for r in range(y0, y1):
             sr = pad_index(top + r, h, pad_mode)
             t0 = (r - y0) * row
@@ -826,10 +1072,26 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
                 _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
                             fillv, line)
                 _hpass_u8(line, 0, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0)
+    if sy >= 0:
+        # No vertical pass: tmp holds exactly the output rows.
+        _write_u8(dst, dst_off, tmp, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
+        return
+    if direct:
+        _vpass_u8(tmp, 0, row, row, ymin, ysz, wy, ky, y0, py, hy, oh, dst, dst_off, vflip)
+        return
     vout = np.empty(oh * row, np.uint8)
-    _vpass_u8(tmp, row, ymin, ysz, wy, ky, y0, py, np.int32(hy), oh, np.empty(row, np.int32),
-              vout)
-    _write_rows(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
+    _vpass_u8(tmp, 0, row, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, 0, False)
+    _write_u8(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
+
+
+@kernel
+def _write_u8(dst, dst_off, vals, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8):
+    """:func:`_write_rows` of uint8 values, flipped RGB copies in vector blocks."""
+    if ekind == _E_COPY and hflip and c == 3 and not chw and ow >= 16:
+        _write_hflipped_rgb(vals, dst, dst_off, oh, ow, vflip)
+    else:
+        _write_rows(dst, dst_off, vals, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add,
+                    to_u8)
 
 
 @kernel
