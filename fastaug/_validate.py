@@ -132,7 +132,6 @@ def check_dtype(name: str, value: Any, allowed: Sequence[Any], *,
     A dtype outside ``allowed`` is a TypeError: it is the type of the data, as
     numpy itself reports unsupported dtypes.
     """
-    names = ["None"] * none_ok + [f"numpy.{np.dtype(d).name}" for d in allowed]
     if value is None and none_ok:
         return None
     try:
@@ -140,6 +139,8 @@ def check_dtype(name: str, value: Any, allowed: Sequence[Any], *,
     except TypeError:
         dt = None
     if value is None or dt not in [np.dtype(d) for d in allowed]:
+        # Names only for the message: formatting them costs more than the check.
+        names = ["None"] * none_ok + [f"numpy.{np.dtype(d).name}" for d in allowed]
         raise TypeError(f"{name} must be {', '.join(names[:-1])} or {names[-1]}, "
                         f"got {value!r}")
     return dt
