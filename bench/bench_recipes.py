@@ -18,7 +18,8 @@ read (the machine is shared). Recipes (torchvision.transforms.v2 names):
   uint8 out, against Pillow's resize + crop per image.
 
 Contenders (those installed): fastaug (one call per batch), torchvision v2 per
-image on a CHW uint8 tensor view of the decoded image (then ``torch.stack``),
+image on a CHW uint8 tensor view of the decoded image (then ``torch.stack``;
+for imagenet also on a contiguous CHW tensor and on a PIL image),
 albumentations per image on the HWC uint8 image (imagenet, imagenet-colorjitter:
 ``A.RandomResizedCrop(size=(224, 224))``, ``A.HorizontalFlip()``,
 ``A.ColorJitter(0.4, 0.4, 0.4, 0.1, p=1)``, ``A.Normalize(mean, std)``, then a
@@ -146,6 +147,22 @@ def _recipes(threads: int):
         tv_ev = v2.Compose([v2.Resize(256, antialias=True), v2.CenterCrop(224)])
         rec["imagenet"]["torchvision v2 per image"] = lambda: torch.stack(
             [tv_imnet(t) for t in tv_big])
+        # The same recipe on the other inputs torchvision users hold: a contiguous
+        # CHW tensor (torchvision.io's decoders, .contiguous()) and a PIL image
+        # (ImageFolder's default loader, torchvision's ImageNet reference script).
+        # The view above (channels-last strides) is the fastest of the three.
+        from PIL import Image
+
+        tv_contig = [t.contiguous() for t in tv_big]
+        pil_big = [Image.fromarray(im) for im in big]
+        tv_imnet_pil = v2.Compose([v2.RandomResizedCrop(224, antialias=True),
+                                   v2.RandomHorizontalFlip(), v2.ToImage(),
+                                   v2.ToDtype(torch.float32, scale=True),
+                                   v2.Normalize(MEAN, STD)])
+        rec["imagenet"]["torchvision v2 per image (contiguous CHW tensor)"] = (
+            lambda: torch.stack([tv_imnet(t) for t in tv_contig]))
+        rec["imagenet"]["torchvision v2 per image (PIL image)"] = lambda: torch.stack(
+            [tv_imnet_pil(im) for im in pil_big])
         tv_imnet_cj = v2.Compose([v2.RandomResizedCrop(224, antialias=True),
                                   v2.RandomHorizontalFlip(),
                                   v2.ColorJitter(0.4, 0.4, 0.4, 0.1),
