@@ -177,13 +177,13 @@ def test_producer_threads_leave_a_core_to_the_consumer(monkeypatch):
 
     monkeypatch.setattr(_pool, "cpu_count", lambda: 8)
     used: list[int] = []
-    real = _pool.run_chunks
+    real = _pool.run_shared  # the warp's thread driver
 
-    def spy(func, n, num_threads, **kw):
+    def spy(run, ctrl, nchunks, num_threads, **kw):
         used.append(num_threads)
-        return real(func, n, num_threads, **kw)
+        return real(run, ctrl, nchunks, num_threads, **kw)
 
-    monkeypatch.setattr(_pool, "run_chunks", spy)
+    monkeypatch.setattr(_pool, "run_shared", spy)
     x = np.zeros((8, 6, 6, 3), np.uint8)
     default_aug = fastaug.RandomAffine(rotation_range=10, seed=0)
     two = fastaug.RandomAffine(rotation_range=10, seed=0, num_threads=2)

@@ -18,7 +18,9 @@ pixel's position in no pattern a predictor learns. Here:
 - ``select``: a branch-free choice for the scalar code;
 - ``copy_run`` / ``reverse_run``: whole-pixel row copies (flips, integer shifts
   and crops) forwards as ``memcpy`` and backwards as block loads, one pixel
-  reversing shuffle and a block store (what ``cv2.flip`` does).
+  reversing shuffle and a block store (what ``cv2.flip`` does);
+- ``atomic_add`` / ``atomic_load``: the shared chunk counter of
+  ``warp.warp_shared`` (threads split a batch without a Python hand-off per chunk).
 
 Every lane computes what the scalar kernel computes, with the same operations in
 the same order (``((w00*a + w01*b) + w10*c) + w11*d``, no fused multiply-add), so
@@ -581,5 +583,45 @@ reverse_run1 = _pixel_runs(1, True)
 reverse_run3 = _pixel_runs(3, True)
 
 
-__all__ = ["bilinear1x4", "blend4", "border4", "border4_nearest", "coords4", "copy4",
-           "copy_run", "offsets4", "reverse_run1", "reverse_run3", "select"]
+def _int64_slot(context, builder, aryty, ary, index):
+    if not (isinstance(aryty, types.Array) and aryty.dtype == types.int64):
+        raise TypeError("atomic_add/atomic_load: expected an int64 array")
+    return _data_ptr(context, builder, aryty, ary, index)
+
+
+@intrinsic
+def atomic_add(typingctx, ary, i, value):
+    """``ary[i] += value`` as one sequentially consistent atomic step; the old value.
+
+    Threads take chunks of a batch from a shared counter with it, inside a
+    kernel (no GIL, no Python round trip per chunk).
+    """
+    sig = types.int64(ary, i, value)
+
+    def codegen(context, builder, signature, args):
+        aryv, iv, vv = args
+        ptr = _int64_slot(context, builder, signature.args[0], aryv,
+                          _as_i64(context, builder, signature.args[1], iv))
+        val = _as_i64(context, builder, signature.args[2], vv)
+        return builder.atomic_rmw("add", ptr, val, "seq_cst")
+
+    return sig, codegen
+
+
+@intrinsic
+def atomic_load(typingctx, ary, i):
+    """``ary[i]`` read atomically (sequentially consistent): what other threads published."""
+    sig = types.int64(ary, i)
+
+    def codegen(context, builder, signature, args):
+        aryv, iv = args
+        ptr = _int64_slot(context, builder, signature.args[0], aryv,
+                          _as_i64(context, builder, signature.args[1], iv))
+        return builder.load_atomic(ptr, "seq_cst", 8)
+
+    return sig, codegen
+
+
+__all__ = ["atomic_add", "atomic_load", "bilinear1x4", "blend4", "border4", "border4_nearest",
+           "coords4", "copy4", "copy_run", "offsets4", "reverse_run1", "reverse_run3",
+           "select"]

@@ -35,6 +35,8 @@ from numba.extending import overload
 
 from ._jit import kernel
 from .lanes import (
+    atomic_add,
+    atomic_load,
     bilinear1x4,
     blend4,
     border4,
@@ -49,7 +51,7 @@ from .lanes import (
 )
 
 # sha256 of lanes.py, first 16 hex digits (see the module docstring and _jit.py).
-LANES_DIGEST = "cdda6c2d19a91374"
+LANES_DIGEST = "943ebff9c8467364"
 
 # Images of at most this many elements are sampled whole into the float buffer
 # (32 KB) before the epilogue.
@@ -583,6 +585,43 @@ def warp_images(src, index, dst, n0, n1, h, w, cn, oh, ow, mats, shifts, shift_o
             else:
                 for i in range(count):
                     dst[d + np.uint64(i)] = buf[i] * scale
+
+
+@kernel
+def warp_shared(ctrl, chunk, src, index, dst, n, h, w, cn, oh, ow, mats, shifts, shift_on,
+                brights, bright_on, lo, hi, otup, mode, cval, scale, to_uint8, ctup):
+    """:func:`warp_images` over chunks of ``range(n)`` taken from a shared counter.
+
+    ``ctrl`` is int64[2]: ``ctrl[0]`` the next chunk to take, ``ctrl[1]`` the
+    chunks finished. Every thread that calls this with the same ``ctrl`` takes
+    chunks (``chunk`` images each) until none is left, so threads that start
+    late take fewer and a thread that starts after the batch is done does
+    nothing; the caller waits for ``ctrl[1]`` to reach the chunk count
+    (:func:`chunks_done`) instead of for the other threads to return to Python.
+    Returns the number of chunks this call warped.
+    """
+    nchunks = (n + chunk - 1) // chunk
+    mine = 0
+    while True:
+        k = atomic_add(ctrl, 0, 1)
+        if k >= nchunks:
+            return mine
+        a = k * chunk
+        warp_images(src, index, dst, a, min(n, a + chunk), h, w, cn, oh, ow, mats, shifts,
+                    shift_on, brights, bright_on, lo, hi, otup, mode, cval, scale, to_uint8,
+                    ctup)
+        # Published after the chunk's stores (sequentially consistent).
+        atomic_add(ctrl, 1, 1)
+        mine += 1
+
+
+@kernel
+def chunks_done(ctrl, nchunks, spins):
+    """Whether ``ctrl[1] >= nchunks``, polled up to ``spins`` times without the GIL."""
+    for _ in range(spins):
+        if atomic_load(ctrl, 1) >= nchunks:
+            return True
+    return atomic_load(ctrl, 1) >= nchunks
 
 
 @kernel(inline="always")
