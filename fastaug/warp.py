@@ -136,14 +136,15 @@ def warp_nhwc(
     # Writable, C-contiguous float64 (copied only if not already): a read-only or
     # broadcast array would be a new Numba signature, another compile of seconds.
     mats = np.require(mats, np.float64, ["C", "W"])
-    whole = _all_whole(mats)
-    if (whole and shifts is None and brights is None and scale == 1.0
-            and dst.dtype == src.dtype and _moves_whole_rows(mats)):
-        # Flips, whole-pixel shifts and crops with nothing to do to the values: row
-        # copies (the same samples as the kernel below, see ``copy_pixels``).
-        _copy_rows(src, dst, mats, index, mode, cval, num_threads)
+    first_whole = _first_whole(mats)
+    if (first_whole and shifts is None and brights is None and scale == 1.0
+            and dst.dtype == src.dtype
+            and _copy_rows(src, dst, mats, index, mode, cval, num_threads)):
+        # Flips, whole-pixel shifts and crops with nothing to do to the values:
+        # copied as rows (the same samples as the kernel below, see ``copy_pixels``,
+        # which also checks that every matrix is one of those).
         return
-    if order == 1 and whole:
+    if order == 1 and first_whole and _all_whole(mats):
         # Integer matrices (flips, 90-degree turns, whole-pixel shifts) sample pixel
         # centres: bilinear weights would be exactly 0 and 1, and nearest gives the
         # same values faster and copies exactly (even -0.0; and NaN does not leak
@@ -181,28 +182,17 @@ def warp_nhwc(
     _pool.run_shared(run, ctrl, -(-n // chunk), threads)
 
 
-def _all_whole(mats: np.ndarray) -> bool:
-    """Whether every entry of ``mats`` is a whole number.
-
-    The first entry decides most batches (random matrices) without a pass over
-    the array: a few microseconds per batch, which is measurable on small ones.
-    """
+def _first_whole(mats: np.ndarray) -> bool:
+    """Whether the first entry of ``mats`` is a whole number (or an infinity, as
+    for ``np.round``): false for most random matrices, which then skip every
+    whole-number test without a pass over the array."""
     first = float(mats.flat[0]) if mats.size else 0.0
-    # (As np.round, an infinity counts as whole; NaN does not.)
-    if not (first.is_integer() or math.isinf(first)):
-        return False
+    return first.is_integer() or math.isinf(first)
+
+
+def _all_whole(mats: np.ndarray) -> bool:
+    """Whether every entry of ``mats`` is a whole number (infinities count, NaN not)."""
     return bool(np.array_equal(mats, np.round(mats)))
-
-
-def _moves_whole_rows(mats: np.ndarray) -> bool:
-    """Whether every matrix has ``m1 == m3 == 0`` and ``m4 == +-1``.
-
-    With whole numbers elsewhere these are flips, whole-pixel shifts and crops,
-    which :func:`_copy_rows` copies as runs of pixels.
-    """
-    # ``any`` on floats: -0.0 counts as zero, as it must.
-    return not (mats[:, 1].any() or mats[:, 3].any()
-                or (mats[:, 4] * mats[:, 4] != 1.0).any())
 
 
 _THREADED_COPY_BYTES = 1 << 20
@@ -232,12 +222,14 @@ def _fill_pixel(cval: float, dtype: np.dtype, c: int) -> np.ndarray:
 
 
 def _copy_rows(src: np.ndarray, dst: np.ndarray, mats: np.ndarray, index: np.ndarray,
-               mode: int, cval: float, num_threads: int) -> None:
+               mode: int, cval: float, num_threads: int) -> bool:
     """Warp by row-moving integer matrices as row copies, values copied bit for bit.
 
-    Pixels travel as integers: float32 and four-byte pixels as uint32, so one
-    kernel per element width serves them (a cast to float32 and back would be
-    the same values, except that it quietens signalling NaNs).
+    Returns False, having written nothing, when some matrix is not a flip,
+    whole-pixel shift or crop (the kernel checks them all). Pixels travel as
+    integers: float32 and four-byte pixels as uint32, so one kernel per element
+    width serves them (a cast to float32 and back would be the same values,
+    except that it quietens signalling NaNs).
     """
     h, w, c = src.shape[1:]
     n, oh, ow, _ = dst.shape
@@ -254,13 +246,15 @@ def _copy_rows(src: np.ndarray, dst: np.ndarray, mats: np.ndarray, index: np.nda
     # (tens of microseconds) costs more than a second thread saves (a CIFAR batch
     # of flips took three times as long on two threads as on one).
     if num_threads == 1 or n == 1 or dst.nbytes < _THREADED_COPY_BYTES:
-        kernel(src1, index, dst1, 0, n, h, w, ce, oh, ow, mats, mode, fill)
-        return
+        return bool(kernel(src1, index, dst1, 0, n, h, w, ce, oh, ow, mats, mode, fill))
+    if not kernel(src1, index, dst1, 0, 0, h, w, ce, oh, ow, mats, mode, fill):
+        return False  # (an empty range: only the check)
 
     def chunk(a: int, b: int) -> None:
         kernel(src1, index, dst1, a, b, h, w, ce, oh, ow, mats, mode, fill)
 
     _pool.run_chunks(chunk, n, num_threads)
+    return True
 
 
 def warp_params(

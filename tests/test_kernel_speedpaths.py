@@ -53,10 +53,10 @@ def _round_half_up_u8(x: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("mode", MODES)
 def test_row_copies_match_scipy(mode: str, c: int, dtype) -> None:
     rng = np.random.default_rng([RNG_SEED, c, MODES.index(mode)])
-    # Widths below, at and above every block size of the reversed copies (16 to
-    # 64 bytes, 5 or 16 RGB pixels), so that whole blocks, overlapping last blocks
+    # Widths below, at and above every block size of the reversed copies (15 to
+    # 96 bytes, 5 to 32 RGB pixels), so that whole blocks, overlapping last blocks
     # and element-wise tails all run.
-    for h, w in ((1, 1), (3, 4), (5, 17), (4, 33), (2, 70)):
+    for h, w in ((1, 1), (3, 4), (5, 17), (4, 33), (2, 70), (3, 64)):
         x = _images(rng, (6, h, w, c), dtype)
         m = _row_moving_matrices(rng, 6, h, w)
         cval = float(rng.choice([0.0, 7.6, -3.0, 300.0]))
@@ -103,6 +103,53 @@ def test_row_copies_gather_by_index_and_threads() -> None:
         warp_nhwc(data, dst, np.concatenate([m] * 4), order=1, mode=MODES.index("reflect"),
                   cval=0.0, index=big_index, num_threads=threads)
         np.testing.assert_array_equal(dst, np.concatenate([_round_half_up_u8(ref)] * 4))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32], ids=["u8", "f32"])
+@pytest.mark.parametrize("c", [1, 3, 4])
+def test_row_copies_inside_the_image(c: int, dtype) -> None:
+    """Every sample inside: crops, flips and row steps copied without border work.
+
+    Reference: numpy indexing, ``out[r, j] = x[m2 + r * m0, m5 + j * m4]``, exact.
+    Row lengths cross every reversed block size (15 to 96 bytes, used when a row
+    holds two of them) and the whole-image run (unflipped, unit row step, full width).
+    """
+    rng = np.random.default_rng([RNG_SEED, 5, c])
+    for h, w in ((1, 1), (5, 17), (4, 33), (3, 64), (6, 100), (7, 7)):
+        x = _images(rng, (5, h, w, c), dtype)
+        for _ in range(4):
+            m0 = float(rng.choice([1.0, -1.0, 2.0, -2.0, 0.0]))
+            m4 = float(rng.choice([1.0, -1.0]))
+            oh = int(rng.integers(1, h + 1)) if abs(m0) <= 1 else (h - 1) // 2 + 1
+            ow = int(rng.choice([w, rng.integers(1, w + 1)]))
+            rows = (oh - 1) * abs(m0)
+            m2 = float(rng.integers(rows, h) if m0 < 0 else rng.integers(0, h - rows))
+            m5 = float(rng.integers(ow - 1, w) if m4 < 0 else rng.integers(0, w - ow + 1))
+            m = np.tile([m0, 0.0, m2, 0.0, m4, m5], (5, 1))
+            dst = np.empty((5, oh, ow, c), dtype)
+            warp_nhwc(x, dst, m, order=0, mode=MODES.index("constant"), cval=0.0)
+            r = (m2 + np.arange(oh) * m0).astype(int)
+            j = (m5 + np.arange(ow) * m4).astype(int)
+            want = x[:, r][:, :, j]
+            np.testing.assert_array_equal(dst.view(np.uint8), want.view(np.uint8),
+                                          err_msg=f"{h}x{w} -> {oh}x{ow}, m={m[0]}")
+
+
+def test_mixed_batch_takes_the_general_kernel() -> None:
+    # Row copies need every matrix to qualify: one that does not (a rotation, a
+    # 90-degree turn) sends the whole batch to the general kernel, image by image
+    # the same values as warping each image alone.
+    rng = np.random.default_rng([RNG_SEED, 6])
+    x = rng.integers(0, 256, (4, 9, 9, 3), dtype=np.uint8)
+    flip = [[1.0, 0.0, 0.0], [0.0, -1.0, 8.0]]
+    turn = [[0.0, 1.0, 0.0], [-1.0, 0.0, 8.0]]
+    rot = [[0.8, -0.6, 2.0], [0.6, 0.8, -1.5]]
+    for second in (turn, rot):
+        m = np.array([flip, second, flip, [[1.0, 0.0, 1.0], [0.0, 1.0, -2.0]]])
+        got = fastaug.warp_affine(x, m, order=1, fill_mode="reflect")
+        alone = np.concatenate([fastaug.warp_affine(x[i:i + 1], m[i], order=1,
+                                                    fill_mode="reflect") for i in range(4)])
+        np.testing.assert_array_equal(got, alone)
 
 
 def test_row_copies_leave_values_alone_only_without_epilogue() -> None:
