@@ -153,9 +153,9 @@ def warp_nhwc(
     shift_on = shifts is not None
     bright_on = brights is not None
     if shifts is None:
-        shifts = np.zeros(n)
+        shifts = _constant(n, 0.0)
     if brights is None:
-        brights = np.ones(n)
+        brights = _constant(n, 1.0)
     to_uint8 = dst.dtype == np.uint8
     src1 = src.reshape(-1)
     dst1 = dst.reshape(-1)
@@ -180,6 +180,23 @@ def warp_nhwc(
                ctup)
 
     _pool.run_shared(run, ctrl, -(-n // chunk), threads)
+
+
+_constants: dict[tuple[int, float], np.ndarray] = {}
+
+
+def _constant(n: int, value: float) -> np.ndarray:
+    """``np.full(n, value)``, cached: the kernel's unused shift and brightness inputs.
+
+    The kernel only reads them. They stay writable, as a read-only array would be
+    another Numba signature (another compile).
+    """
+    a = _constants.get((n, value))
+    if a is None:
+        if len(_constants) > 16:
+            _constants.clear()
+        a = _constants[(n, value)] = np.full(n, value)
+    return a
 
 
 def _first_whole(mats: np.ndarray) -> bool:
