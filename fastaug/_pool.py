@@ -9,7 +9,10 @@ threads at once, and a library must not change Numba's global threading layer.
 a shared counter, so a slow chunk (a busy core, an image with more border
 pixels, a file that decodes slowly) does not hold the whole batch back, as
 static ``n / threads`` slices did. The calling thread works too, and with one
-thread there is no pool round-trip at all. Two pools: ``"kernel"`` for pixel
+thread there is no pool round-trip at all. The warp goes further
+(:func:`run_shared`): its kernel takes chunks from a counter itself, and its
+helper threads (:class:`_Team`) stay awake for a moment after each batch, so
+that the next batch does not wait for a sleeping thread. Two pools: ``"kernel"`` for pixel
 work and ``"io"`` for file decoding, so a thread blocked on a slow disk never
 holds a slot the warp needs. Tasks submitted here are leaves (they never submit
 again), so callers from any number of threads, including other pools' workers,
@@ -26,6 +29,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+
+import numpy as np
 
 from fastaug._validate import check_int
 
@@ -156,9 +161,123 @@ def run_chunks(func: Callable[[int, int], None], n: int, num_threads: int, *,
         raise errors[min(errors)]
 
 
-# Polls of the chunk counter per wait without the GIL (about 0.1-0.5 ms), before
-# falling back to short sleeps that also check the helpers for errors.
+# Polls of a counter per wait without the GIL (about 0.1-0.5 ms), before the
+# caller falls back to short sleeps that also check the helpers for errors, and
+# before an idle helper goes to sleep.
 _SPINS = 100_000
+
+
+class _Job:
+    """One batch handed to the team: its kernel call and who is running it."""
+
+    def __init__(self, run: Callable[[], object], gen: int, helpers: int) -> None:
+        self.run = run
+        self.gen = gen
+        self.helpers = helpers
+        self.lock = threading.Lock()
+        self.active = 0
+        self.closed = False
+        self.errors: list[BaseException] = []
+
+    def enter(self) -> bool:
+        with self.lock:
+            if self.closed:
+                return False
+            self.active += 1
+            return True
+
+    def leave(self) -> None:
+        with self.lock:
+            self.active -= 1
+
+    def close(self) -> None:
+        """No helper starts this job from now on; wait for those inside it."""
+        with self.lock:
+            self.closed = True
+        while self.active:
+            time.sleep(5e-5)
+
+
+class _Team:
+    """Helper threads for shared-counter kernels that stay awake between batches.
+
+    A helper that has just worked polls the generation counter ``gen[1]`` without
+    the GIL for a moment (``_SPINS`` polls, 0.1-0.5 ms) before it sleeps on a
+    condition. Batches that follow each other closely (a training loop, an
+    epoch of ``flow()``) therefore find it awake: it joins within microseconds,
+    where waking a sleeping thread costs tens of microseconds on a VM and handing
+    the call through an executor about ten more on the caller's side, a sixth of
+    a CIFAR-sized batch on two threads. The polling is bounded and runs only
+    right after a batch, so an idle process does not spin.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.pid = os.getpid()
+        # gen[1]: the generation of the newest job, polled with the chunk-counter
+        # kernel (``chunks_done(gen, last + 1, spins)``: "has it passed last?").
+        self.gen = np.zeros(2, np.int64)
+        self.job: _Job | None = None
+        self.busy = threading.Lock()  # one job at a time; other callers use the executor
+        self.cond = threading.Condition()
+        self.sleeping = 0
+        for i in range(size):
+            threading.Thread(target=self._loop, args=(i,), daemon=True,
+                             name=f"fastaug-team-{i}").start()
+
+    def _loop(self, i: int) -> None:
+        from fastaug._kernels.warp import chunks_done
+
+        last = 0
+        awake = False
+        while True:
+            if not (awake and chunks_done(self.gen, last + 1, _SPINS)):
+                with self.cond:
+                    self.sleeping += 1
+                    while int(self.gen[1]) == last:
+                        self.cond.wait()
+                    self.sleeping -= 1
+            job = self.job  # this generation's job or a newer one (set before gen)
+            if job is None:
+                continue
+            last = job.gen
+            awake = i < job.helpers
+            if not awake or not job.enter():
+                continue
+            try:
+                job.run()
+            except BaseException as exc:  # reported to the caller, not here
+                job.errors.append(exc)
+            finally:
+                job.leave()
+
+    def start(self, run: Callable[[], object], helpers: int) -> _Job:
+        """Publish a job for ``helpers`` helpers (the caller holds ``busy``)."""
+        job = _Job(run, int(self.gen[1]) + 1, helpers)
+        self.job = job
+        self.gen[1] = job.gen
+        if self.sleeping:
+            with self.cond:
+                self.cond.notify_all()
+        return job
+
+
+_team: _Team | None = None
+
+
+def _get_team(helpers: int) -> _Team | None:
+    """The process's team if it has ``helpers`` helpers and is free, with ``busy`` held."""
+    global _team
+    team = _team
+    if team is None or team.pid != os.getpid():
+        with _lock:
+            team = _team
+            # A team inherited through fork has no threads behind it: make a new one.
+            if team is None or team.pid != os.getpid():
+                team = _team = _Team(max(1, cpu_count() - 1))
+    if helpers > team.size or not team.busy.acquire(blocking=False):
+        return None
+    return team
 
 
 def run_shared(run: Callable[[], object], ctrl: Any, nchunks: int, num_threads: int, *,
@@ -169,11 +288,13 @@ def run_shared(run: Callable[[], object], ctrl: Any, nchunks: int, num_threads: 
     counts finished ones in ``ctrl[1]`` (``fastaug._kernels.warp.warp_shared``).
     The caller takes chunks at once and the helpers join when they wake, so the
     helpers' start-up latency is not waited for; the end is a poll of
-    ``ctrl[1]`` without the GIL, not a sleep until a helper returns to Python
-    (on a VM each wake of an idle core costs tens of microseconds, a sixth of a
-    CIFAR-sized batch). Helpers that wake after the batch is done find no chunk
-    and write nothing. An error in a helper is raised here; after an error in
-    the caller every helper is waited for, so nothing writes afterwards.
+    ``ctrl[1]`` without the GIL, not a sleep until a helper returns to Python.
+    The helpers are the team's (:class:`_Team`: awake right after a batch), or,
+    when another thread's batch holds the team or more threads are asked for
+    than the team has, the ``pool`` executor's. Helpers that join after the
+    batch is done find no chunk and write nothing. An error in a helper is raised
+    here; after an error in the caller every helper that started is waited for,
+    so nothing writes afterwards.
 
     Examples
     --------
@@ -190,6 +311,40 @@ def run_shared(run: Callable[[], object], ctrl: Any, nchunks: int, num_threads: 
     if threads == 1:
         run()
         return
+    team = _get_team(threads - 1)
+    if team is None:
+        _run_shared_executor(run, ctrl, nchunks, threads, pool)
+        return
+    try:
+        job = team.start(run, threads - 1)
+        try:
+            run()
+        except BaseException:
+            job.close()
+            raise
+        from fastaug._kernels.warp import chunks_done
+
+        try:
+            while not chunks_done(ctrl, nchunks, _SPINS):
+                if job.errors:
+                    break
+                time.sleep(2e-5)
+        except BaseException:  # Ctrl-C while waiting: nothing may write after we leave
+            job.close()
+            raise
+        if job.errors:
+            # A helper failed, perhaps inside a chunk it took: the caller cannot
+            # finish that one. Wait for the others, then report the failure.
+            job.close()
+            raise job.errors[0]
+        job.closed = True  # (a late helper may skip it; it would find no chunk anyway)
+    finally:
+        team.busy.release()
+
+
+def _run_shared_executor(run: Callable[[], object], ctrl: Any, nchunks: int, threads: int,
+                         pool: str) -> None:
+    """:func:`run_shared` with the helpers submitted to the ``pool`` executor."""
     futures = [_get_pool(pool).submit(run) for _ in range(threads - 1)]
     try:
         run()

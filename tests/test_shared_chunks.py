@@ -59,6 +59,27 @@ def test_many_calls_in_a_row_with_late_helpers() -> None:
         np.testing.assert_array_equal(out, want)
 
 
+def test_callers_on_several_threads_at_once() -> None:
+    # One caller holds the awake helpers; the others take the executor's threads.
+    x, m = _batch(64, 3, np.uint8, seed=7)
+    want = fastaug.warp_affine(x, m, order=1, fill_mode="reflect", num_threads=1)
+    bad = []
+
+    def loop() -> None:
+        out = np.empty_like(x)
+        for _ in range(30):
+            fastaug.warp_affine(x, m, order=1, fill_mode="reflect", out=out, num_threads=2)
+            if not np.array_equal(out, want):
+                bad.append(True)
+
+    threads = [threading.Thread(target=loop) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not bad
+
+
 def _protocol_run(ctrl: np.ndarray, nchunks: int, fail_in_helper: bool,
                   helper_started: threading.Event):
     """A stand-in for a shared-counter kernel (the GIL makes += atomic enough here)."""
@@ -113,15 +134,39 @@ def test_a_helper_error_before_its_first_chunk_still_reaches_the_caller() -> Non
 
 def test_a_caller_error_waits_for_the_helpers() -> None:
     ctrl = np.zeros(2, np.int64)
+    started = threading.Event()
     finished = []
 
     def run() -> None:
         if threading.current_thread() is not threading.main_thread():
+            started.set()
             threading.Event().wait(0.05)
             finished.append(True)
             return
+        assert started.wait(5)
         raise KeyError("caller")
 
     with pytest.raises(KeyError):
         _pool.run_shared(run, ctrl, 2, num_threads=2)
     assert finished == [True]  # nothing is still running when the error is raised
+
+
+def test_no_helper_starts_after_a_caller_error() -> None:
+    # A helper that had not joined when the caller failed must never start the
+    # batch afterwards (it would write into buffers the caller has given up).
+    ctrl = np.zeros(2, np.int64)
+    calls = []
+
+    def run() -> None:
+        if threading.current_thread() is not threading.main_thread():
+            calls.append("helper")
+            return
+        raise KeyError("caller")
+
+    for _ in range(20):
+        calls.clear()
+        with pytest.raises(KeyError):
+            _pool.run_shared(run, ctrl, 2, num_threads=2)
+        seen = list(calls)
+        threading.Event().wait(0.01)
+        assert calls == seen
