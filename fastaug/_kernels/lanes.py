@@ -28,7 +28,7 @@ results are bit-identical to the scalar path and to scipy's coordinates.
 
 For three channels every load and store reaches one element past the pixel.
 Callers guarantee the extra source element exists and that the extra buffer
-element is either overwritten later or spare (see ``warp.warp_images``).
+element is either overwritten later or spare (see ``warp.warp_shared``).
 """
 
 from __future__ import annotations

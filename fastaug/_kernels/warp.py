@@ -7,7 +7,7 @@ per-image channel shift and brightness and the cast/rescale to the output dtype.
 All arrays arrive C-contiguous and flattened, channels last, so one compiled
 kernel per (channel class, order) and (input dtype, output dtype) pair serves
 every shape and option. The channel class (1, 3, 4 or any) and the order reach
-``warp_images`` as the lengths of tuple arguments: a tuple's length is part of
+``warp_shared`` as the lengths of tuple arguments: a tuple's length is part of
 its Numba type, so each pair is its own specialisation (literal trip counts,
 unrolled channel loops), and Numba prunes branches on ``len(tup)`` before
 typing, so a kernel never types or compiles the other classes' code. That is
@@ -51,7 +51,7 @@ from .lanes import (
 )
 
 # sha256 of lanes.py, first 16 hex digits (see the module docstring and _jit.py).
-LANES_DIGEST = "1d8800e7a1ad63f5"
+LANES_DIGEST = "1a793301aea3cfdb"
 
 # Images of at most this many elements are sampled whole into the float buffer
 # (32 KB) before the epilogue.
@@ -246,9 +246,19 @@ def _clamp_mapped(v, n):
 
 
 @kernel
-def warp_images(src, index, dst, n0, n1, h, w, cn, oh, ow, mats, shifts, shift_on, brights,
-                bright_on, lo, hi, otup, mode, cval, scale, to_uint8, ctup):
-    """Warp source images ``index[n0:n1]`` of ``src`` into ``dst[n0:n1]`` (flat, NHWC).
+def warp_shared(ctrl, chunk, src, index, dst, ntotal, h, w, cn, oh, ow, mats, shifts,
+                shift_on, brights, bright_on, lo, hi, otup, mode, cval, scale, to_uint8, ctup):
+    """Warp source images ``index[i]`` of ``src`` into ``dst[i]`` (flat, NHWC), ``i < ntotal``,
+    in chunks of ``chunk`` images taken from a shared counter.
+
+    ``ctrl`` is int64[2]: ``ctrl[0]`` the next chunk to take, ``ctrl[1]`` the
+    chunks finished. Every thread that calls this with the same ``ctrl`` takes
+    chunks until none is left, so threads that start late take fewer and a
+    thread that starts after the batch is done does nothing; the caller waits
+    for ``ctrl[1]`` to reach the chunk count (:func:`chunks_done`) instead of for
+    the other threads to return to Python. Returns the number of chunks this
+    call warped. (The chunk loop is part of this function, not a wrapper around
+    a per-chunk one: a second function made the first batch compile 0.3 s longer.)
 
     ``mats`` is (N, 6): row = m0*r + m1*c + m2, col = m3*r + m4*c + m5. Each output
     row is sampled into a float32 buffer in three segments, left to right: the
@@ -322,294 +332,280 @@ def warp_images(src, index, dst, n0, n1, h, w, cn, oh, ow, mats, shifts, shift_o
     bt11 = np.empty(4, np.int64)
     wc64 = np.int64(w * c)
     c64 = np.int64(c)
-    for n in range(n0, n1):
-        m0 = mats[n, 0]
-        m1 = mats[n, 1]
-        m2 = mats[n, 2]
-        m3 = mats[n, 3]
-        m4 = mats[n, 4]
-        m5 = mats[n, 5]
-        inv1 = 1.0 / m1 if m1 != 0.0 else 0.0
-        inv4 = 1.0 / m4 if m4 != 0.0 else 0.0
-        # The source image of output n: a batch gathered from the dataset by the
-        # kernel itself, so the dataset is never copied into a batch first.
-        sbase = index[n] * (h * w * c)
-        usb = np.uint64(sbase)
-        # Four-lane loads may run one element past any pixel of this image: true
-        # for four channels, and for three unless it is the array's last image.
-        spill_safe = c == 4 or sbase + h * w * c < src.size
-        dbase = n * oh * rowlen
-        bright = np.float32(brights[n])
-        for r in range(oh):
-            bbase = r * rowlen if whole else 0
-            # The row's bases: sample (y, x) of column j is (ry + j*m1, rx + j*m4).
-            ry = m2 + float(r) * m0
-            rx = m5 + float(r) * m3
-            # The inside span [j0, j1): the columns whose samples need no mode
-            # logic. (A separate function, although each compiled helper adds to
-            # the first batch's compile time: written out in the row loop it made
-            # the whole ImageNet-sized warp 6-15% slower.)
-            j0, j1 = _inside_span(ry, m1, rx, m4, inv1, inv4, ow, ylim, xlim, len(otup) == 2)
-            # How close the span's samples come to the image's end: the
-            # coordinates are monotone along the row, so their largest values are
-            # at an end of the span. Every row below h - 2: no bilinear pixel taps
-            # the last pixel (so a four-lane load one element past a tap stays
-            # inside), and ``bilinear1x4``'s 32-bit words (a tap pair and the two
-            # bytes after it) stay inside; the same for columns below w - 2 (the
-            # four-lane loads) or w - 3 (the words).
-            # (Computed once here: the border code below reuses the names ya, xa...
-            # for offsets, so conditions must not read coordinates from them later.)
-            y_first = ry + float(j0) * m1
-            y_last = ry + float(j1 - 1) * m1
-            x_first = rx + float(j0) * m4
-            x_last = rx + float(j1 - 1) * m4
-            clear_rows = y_first < h - 2 and y_last < h - 2
-            clear_cols = x_first < w - 2 and x_last < w - 2
-            clear_words = x_first < w - 3 and x_last < w - 3
-            for seg in range(3):
-                if seg == 1 and len(otup) == 2 and len(ctup) == 1 and j1 - j0 >= 4 and (
-                        _float_source(src)
-                        or clear_rows or clear_words):
-                    # One channel: four pixels per step, the lanes across pixels
-                    # (gathers), then the last few as the scalar code below.
-                    cnt = j1 - j0
-                    full = cnt - cnt % 4
-                    for k in range(0, full, 4):
-                        bilinear1x4(ry, rx, float(j0 + k), m1, m4, wc32, src, sbase, buf,
-                                    np.uint64(bbase + j0 + k))
-                    if full < cnt:
-                        coords4(ry, rx, float(j0 + full), m1, m4, wc32, c32, offs, ws00, ws01,
-                                ws10, ws11, np.uint64(0))
-                    for k in range(cnt - full):
-                        uk = np.uint64(k)
-                        p = np.uint64(sbase + offs[uk])
-                        q = p + uwc
-                        buf[np.uint64(bbase + j0 + full + k)] = (
-                            ws00[uk] * _load(src, p, lut) + ws01[uk] * _load(src, p + uc, lut)
-                            + ws10[uk] * _load(src, q, lut) + ws11[uk] * _load(src, q + uc, lut))
-                    continue
-                if seg == 1 and len(otup) == 2:
-                    # Two passes: coordinates, offsets and weights, then the gather
-                    # and blend (four lanes, or the channel loop unrolled for a
-                    # literal ``c``).
-                    fit = len(ctup) >= 3 and (spill_safe or j1 <= j0 or clear_rows
-                                              or clear_cols)
-                    for k in range(0, j1 - j0, 4):
-                        coords4(ry, rx, float(j0 + k), m1, m4, wc32, c32, offs, ws00, ws01, ws10,
-                                ws11, np.uint64(k))
-                    # Unsigned indices need no negative-index check. Two loops, so
-                    # that the four-lane one carries no per-pixel test.
-                    if fit:
-                        for k in range(j1 - j0):
+    nchunks = (ntotal + chunk - 1) // chunk
+    mine = 0
+    while True:
+        kc = atomic_add(ctrl, 0, 1)
+        if kc >= nchunks:
+            return mine
+        n0 = kc * chunk
+        n1 = min(ntotal, n0 + chunk)
+        for n in range(n0, n1):
+            m0 = mats[n, 0]
+            m1 = mats[n, 1]
+            m2 = mats[n, 2]
+            m3 = mats[n, 3]
+            m4 = mats[n, 4]
+            m5 = mats[n, 5]
+            inv1 = 1.0 / m1 if m1 != 0.0 else 0.0
+            inv4 = 1.0 / m4 if m4 != 0.0 else 0.0
+            # The source image of output n: a batch gathered from the dataset by the
+            # kernel itself, so the dataset is never copied into a batch first.
+            sbase = index[n] * (h * w * c)
+            usb = np.uint64(sbase)
+            # Four-lane loads may run one element past any pixel of this image: true
+            # for four channels, and for three unless it is the array's last image.
+            spill_safe = c == 4 or sbase + h * w * c < src.size
+            dbase = n * oh * rowlen
+            bright = np.float32(brights[n])
+            for r in range(oh):
+                bbase = r * rowlen if whole else 0
+                # The row's bases: sample (y, x) of column j is (ry + j*m1, rx + j*m4).
+                ry = m2 + float(r) * m0
+                rx = m5 + float(r) * m3
+                # The inside span [j0, j1): the columns whose samples need no mode
+                # logic. (A separate function, although each compiled helper adds to
+                # the first batch's compile time: written out in the row loop it made
+                # the whole ImageNet-sized warp 6-15% slower.)
+                j0, j1 = _inside_span(ry, m1, rx, m4, inv1, inv4, ow, ylim, xlim, len(otup) == 2)
+                # How close the span's samples come to the image's end: the
+                # coordinates are monotone along the row, so their largest values are
+                # at an end of the span. Every row below h - 2: no bilinear pixel taps
+                # the last pixel (so a four-lane load one element past a tap stays
+                # inside), and ``bilinear1x4``'s 32-bit words (a tap pair and the two
+                # bytes after it) stay inside; the same for columns below w - 2 (the
+                # four-lane loads) or w - 3 (the words).
+                # (Computed once here: the border code below reuses the names ya, xa...
+                # for offsets, so conditions must not read coordinates from them later.)
+                y_first = ry + float(j0) * m1
+                y_last = ry + float(j1 - 1) * m1
+                x_first = rx + float(j0) * m4
+                x_last = rx + float(j1 - 1) * m4
+                clear_rows = y_first < h - 2 and y_last < h - 2
+                clear_cols = x_first < w - 2 and x_last < w - 2
+                clear_words = x_first < w - 3 and x_last < w - 3
+                for seg in range(3):
+                    if seg == 1 and len(otup) == 2 and len(ctup) == 1 and j1 - j0 >= 4 and (
+                            _float_source(src)
+                            or clear_rows or clear_words):
+                        # One channel: four pixels per step, the lanes across pixels
+                        # (gathers), then the last few as the scalar code below.
+                        cnt = j1 - j0
+                        full = cnt - cnt % 4
+                        for k in range(0, full, 4):
+                            bilinear1x4(ry, rx, float(j0 + k), m1, m4, wc32, src, sbase, buf,
+                                        np.uint64(bbase + j0 + k))
+                        if full < cnt:
+                            coords4(ry, rx, float(j0 + full), m1, m4, wc32, c32, offs, ws00, ws01,
+                                    ws10, ws11, np.uint64(0))
+                        for k in range(cnt - full):
                             uk = np.uint64(k)
                             p = np.uint64(sbase + offs[uk])
                             q = p + uwc
-                            blend4(src, p, p + uc, q, q + uc, ws00[uk], ws01[uk], ws10[uk],
-                                   ws11[uk], buf, np.uint64(bbase + (j0 + k) * c))
+                            buf[np.uint64(bbase + j0 + full + k)] = (
+                                ws00[uk] * _load(src, p, lut)
+                                + ws01[uk] * _load(src, p + uc, lut)
+                                + ws10[uk] * _load(src, q, lut)
+                                + ws11[uk] * _load(src, q + uc, lut))
                         continue
-                    for k in range(j1 - j0):
-                        uk = np.uint64(k)
-                        w00 = ws00[uk]
-                        w01 = ws01[uk]
-                        w10 = ws10[uk]
-                        w11 = ws11[uk]
-                        p = np.uint64(sbase + offs[uk])
-                        q = p + uwc
-                        o = np.uint64(bbase + (j0 + k) * c)
-                        for ch in range(c):
-                            t = np.uint64(ch)
-                            buf[o + t] = (w00 * _load(src, p + t, lut)
-                                          + w01 * _load(src, p + uc + t, lut)
-                                          + w10 * _load(src, q + t, lut)
-                                          + w11 * _load(src, q + uc + t, lut))
-                    continue
-                if seg == 1 and len(otup) == 1:
-                    # Nearest, all inside: round half up, as scipy.
-                    if m1 == 0.0 and (m4 == 1.0 or m4 == -1.0) and rx == np.floor(rx):
-                        # A flip or a whole-pixel shift along the row: the span is
-                        # one run of a source row, forwards or backwards. Copy it as
-                        # such: a contiguous conversion vectorises, a gather does not.
-                        # The run is exactly the per-pixel samples because every
-                        # sum is exact: the base is a whole number and the span's
-                        # ends lie inside the image, so |rx +- j| < 2**53 between
-                        # them. (A base that is not whole, or a sum rounded on the
-                        # way, would make the run start or end a pixel off.)
-                        p = np.uint64(sbase + (int(ry + 0.5) * w + int(rx + float(j0) * m4)) * c)
-                        o = np.uint64(bbase + j0 * c)
-                        if m4 == 1.0:
-                            for i in range((j1 - j0) * c):
-                                buf[o + np.uint64(i)] = np.float32(src[p + np.uint64(i)])
-                        else:
+                    if seg == 1 and len(otup) == 2:
+                        # Two passes: coordinates, offsets and weights, then the gather
+                        # and blend (four lanes, or the channel loop unrolled for a
+                        # literal ``c``).
+                        fit = len(ctup) >= 3 and (spill_safe or j1 <= j0 or clear_rows
+                                                  or clear_cols)
+                        for k in range(0, j1 - j0, 4):
+                            coords4(ry, rx, float(j0 + k), m1, m4, wc32, c32, offs, ws00, ws01,
+                                    ws10, ws11, np.uint64(k))
+                        # Unsigned indices need no negative-index check. Two loops, so
+                        # that the four-lane one carries no per-pixel test.
+                        if fit:
                             for k in range(j1 - j0):
-                                q = p - np.uint64(k * c)
-                                d = o + np.uint64(k * c)
-                                for ch in range(c):
-                                    buf[d + np.uint64(ch)] = np.float32(src[q + np.uint64(ch)])
-                        continue
-                    for k in range(0, j1 - j0, 4):
-                        offsets4(ry, rx, float(j0 + k), m1, m4, wc32, c32, offs, np.uint64(k))
-                    if len(ctup) >= 3 and spill_safe:
-                        # No per-pixel test in the common case (as for bilinear).
-                        for k in range(j1 - j0):
-                            copy4(src, np.uint64(sbase + offs[np.uint64(k)]), buf,
-                                  np.uint64(bbase + (j0 + k) * c))
-                        continue
-                    for k in range(j1 - j0):
-                        p = np.uint64(sbase + offs[np.uint64(k)])
-                        o = np.uint64(bbase + (j0 + k) * c)
-                        if len(ctup) >= 3 and p + four <= usize:
-                            copy4(src, p, buf, o)
+                                uk = np.uint64(k)
+                                p = np.uint64(sbase + offs[uk])
+                                q = p + uwc
+                                blend4(src, p, p + uc, q, q + uc, ws00[uk], ws01[uk], ws10[uk],
+                                       ws11[uk], buf, np.uint64(bbase + (j0 + k) * c))
                             continue
-                        for ch in range(c):
-                            buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
-                    continue
-                # Before or after the span: scipy maps the coordinate into the
-                # image by the mode, then extends taps that still fall one step
-                # outside. Four pixels at a time as lanes where ``border4`` can,
-                # one at a time otherwise.
-                j = 0 if seg == 0 else j1
-                jend = j0 if seg == 0 else ow
-                while j < jend:
-                    cnt = min(4, jend - j)
-                    if vborder and len(otup) == 1 and border4_nearest(
-                            ry, rx, float(j), m1, m4, h, w, mode, sbase, wc64, c64, cnt, bt00):
-                        for t in range(cnt):
-                            p = np.uint64(bt00[np.uint64(t)])
-                            o = np.uint64(bbase + (j + t) * c)
-                            if len(ctup) >= 3 and (spill_safe or p + four <= usize):
+                        for k in range(j1 - j0):
+                            uk = np.uint64(k)
+                            w00 = ws00[uk]
+                            w01 = ws01[uk]
+                            w10 = ws10[uk]
+                            w11 = ws11[uk]
+                            p = np.uint64(sbase + offs[uk])
+                            q = p + uwc
+                            o = np.uint64(bbase + (j0 + k) * c)
+                            for ch in range(c):
+                                t = np.uint64(ch)
+                                buf[o + t] = (w00 * _load(src, p + t, lut)
+                                              + w01 * _load(src, p + uc + t, lut)
+                                              + w10 * _load(src, q + t, lut)
+                                              + w11 * _load(src, q + uc + t, lut))
+                        continue
+                    if seg == 1 and len(otup) == 1:
+                        # Nearest, all inside: round half up, as scipy.
+                        if m1 == 0.0 and (m4 == 1.0 or m4 == -1.0) and rx == np.floor(rx):
+                            # A flip or a whole-pixel shift along the row: the span is
+                            # one run of a source row, forwards or backwards. Copy it as
+                            # such: a contiguous conversion vectorises, a gather does not.
+                            # The run is exactly the per-pixel samples because every
+                            # sum is exact: the base is a whole number and the span's
+                            # ends lie inside the image, so |rx +- j| < 2**53 between
+                            # them. (A base that is not whole, or a sum rounded on the
+                            # way, would make the run start or end a pixel off.)
+                            p = np.uint64(sbase
+                                          + (int(ry + 0.5) * w + int(rx + float(j0) * m4)) * c)
+                            o = np.uint64(bbase + j0 * c)
+                            if m4 == 1.0:
+                                for i in range((j1 - j0) * c):
+                                    buf[o + np.uint64(i)] = np.float32(src[p + np.uint64(i)])
+                            else:
+                                for k in range(j1 - j0):
+                                    q = p - np.uint64(k * c)
+                                    d = o + np.uint64(k * c)
+                                    for ch in range(c):
+                                        buf[d + np.uint64(ch)] = np.float32(src[q + np.uint64(ch)])
+                            continue
+                        for k in range(0, j1 - j0, 4):
+                            offsets4(ry, rx, float(j0 + k), m1, m4, wc32, c32, offs, np.uint64(k))
+                        if len(ctup) >= 3 and spill_safe:
+                            # No per-pixel test in the common case (as for bilinear).
+                            for k in range(j1 - j0):
+                                copy4(src, np.uint64(sbase + offs[np.uint64(k)]), buf,
+                                      np.uint64(bbase + (j0 + k) * c))
+                            continue
+                        for k in range(j1 - j0):
+                            p = np.uint64(sbase + offs[np.uint64(k)])
+                            o = np.uint64(bbase + (j0 + k) * c)
+                            if len(ctup) >= 3 and p + four <= usize:
+                                copy4(src, p, buf, o)
+                                continue
+                            for ch in range(c):
+                                buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
+                        continue
+                    # Before or after the span: scipy maps the coordinate into the
+                    # image by the mode, then extends taps that still fall one step
+                    # outside. Four pixels at a time as lanes where ``border4`` can,
+                    # one at a time otherwise.
+                    j = 0 if seg == 0 else j1
+                    jend = j0 if seg == 0 else ow
+                    while j < jend:
+                        cnt = min(4, jend - j)
+                        if vborder and len(otup) == 1 and border4_nearest(
+                                ry, rx, float(j), m1, m4, h, w, mode, sbase, wc64, c64, cnt, bt00):
+                            for t in range(cnt):
+                                p = np.uint64(bt00[np.uint64(t)])
+                                o = np.uint64(bbase + (j + t) * c)
+                                if len(ctup) >= 3 and (spill_safe or p + four <= usize):
+                                    copy4(src, p, buf, o)
+                                else:
+                                    for ch in range(c):
+                                        buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
+                            j += cnt
+                            continue
+                        if vborder and len(otup) == 2 and border4(
+                                ry, rx, float(j), m1, m4, h, w, mode, sbase, wc64, c64, cnt,
+                                bt00, bt01, bt10, bt11, ws00, ws01, ws10, ws11):
+                            for t in range(cnt):
+                                ut = np.uint64(t)
+                                a00 = np.uint64(bt00[ut])
+                                a01 = np.uint64(bt01[ut])
+                                a10 = np.uint64(bt10[ut])
+                                a11 = np.uint64(bt11[ut])
+                                o = np.uint64(bbase + (j + t) * c)
+                                if len(ctup) >= 3 and (spill_safe
+                                              or max(max(a00, a01), max(a10, a11)) + four <= usize):
+                                    blend4(src, a00, a01, a10, a11, ws00[ut], ws01[ut], ws10[ut],
+                                           ws11[ut], buf, o)
+                                else:
+                                    for ch in range(c):
+                                        k = np.uint64(ch)
+                                        buf[o + k] = (ws00[ut] * _load(src, a00 + k, lut)
+                                                      + ws01[ut] * _load(src, a01 + k, lut)
+                                                      + ws10[ut] * _load(src, a10 + k, lut)
+                                                      + ws11[ut] * _load(src, a11 + k, lut))
+                            j += cnt
+                            continue
+                        o = np.uint64(bbase + j * c)
+                        yv = (ry + float(j) * m1)
+                        xv = (rx + float(j) * m4)
+                        if mode == CONSTANT:
+                            # Written out: a call per pixel doubled this mode's border.
+                            # NaN compares false both ways: outside, too.
+                            cy = select((yv >= 0.0) & (yv <= ylim), yv, -1.0)
+                            cx = select((xv >= 0.0) & (xv <= xlim), xv, -1.0)
+                        else:
+                            cy = _clamp_mapped(_map_exact(yv, h, mode), h)
+                            cx = _clamp_mapped(_map_exact(xv, w, mode), w)
+                        if cy <= -1.0 or cx <= -1.0:
+                            for ch in range(c):
+                                buf[o + np.uint64(ch)] = cvalf
+                        elif len(otup) == 1:
+                            iy = _tap(int(np.floor(cy + 0.5)), h, mode)
+                            ix = _tap(int(np.floor(cx + 0.5)), w, mode)
+                            p = np.uint64(sbase + (iy * w + ix) * c)
+                            if len(ctup) >= 3 and p + four <= usize:
                                 copy4(src, p, buf, o)
                             else:
                                 for ch in range(c):
                                     buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
-                        j += cnt
-                        continue
-                    if vborder and len(otup) == 2 and border4(
-                            ry, rx, float(j), m1, m4, h, w, mode, sbase, wc64, c64, cnt,
-                            bt00, bt01, bt10, bt11, ws00, ws01, ws10, ws11):
-                        for t in range(cnt):
-                            ut = np.uint64(t)
-                            a00 = np.uint64(bt00[ut])
-                            a01 = np.uint64(bt01[ut])
-                            a10 = np.uint64(bt10[ut])
-                            a11 = np.uint64(bt11[ut])
-                            o = np.uint64(bbase + (j + t) * c)
-                            if len(ctup) >= 3 and (spill_safe
-                                          or max(max(a00, a01), max(a10, a11)) + four <= usize):
-                                blend4(src, a00, a01, a10, a11, ws00[ut], ws01[ut], ws10[ut],
-                                       ws11[ut], buf, o)
+                        else:
+                            fly = np.floor(cy)
+                            flx = np.floor(cx)
+                            fy = np.float32(cy - fly)
+                            fx = np.float32(cx - flx)
+                            iy = int(fly)
+                            ix = int(flx)
+                            ya = usb + np.uint64(_tap(iy, h, mode)) * uwc
+                            yb = usb + np.uint64(_tap(iy + 1, h, mode)) * uwc
+                            xa = np.uint64(_tap(ix, w, mode)) * uc
+                            xb = np.uint64(_tap(ix + 1, w, mode)) * uc
+                            w11 = fy * fx
+                            w10 = fy - w11
+                            w01 = fx - w11
+                            w00 = np.float32(1.0) - fy - w01
+                            if len(ctup) >= 3 and max(ya, yb) + max(xa, xb) + four <= usize:
+                                blend4(src, ya + xa, ya + xb, yb + xa, yb + xb, w00, w01, w10,
+                                       w11, buf, o)
                             else:
                                 for ch in range(c):
                                     k = np.uint64(ch)
-                                    buf[o + k] = (ws00[ut] * _load(src, a00 + k, lut)
-                                                  + ws01[ut] * _load(src, a01 + k, lut)
-                                                  + ws10[ut] * _load(src, a10 + k, lut)
-                                                  + ws11[ut] * _load(src, a11 + k, lut))
-                        j += cnt
+                                    buf[o + k] = (w00 * _load(src, ya + xa + k, lut)
+                                                  + w01 * _load(src, ya + xb + k, lut)
+                                                  + w10 * _load(src, yb + xa + k, lut)
+                                                  + w11 * _load(src, yb + xb + k, lut))
+                        j += 1
+                if whole:
+                    if r < oh - 1:
                         continue
-                    o = np.uint64(bbase + j * c)
-                    yv = (ry + float(j) * m1)
-                    xv = (rx + float(j) * m4)
-                    if mode == CONSTANT:
-                        # Written out: a call per pixel doubled this mode's border.
-                        # NaN compares false both ways: outside, too.
-                        cy = select((yv >= 0.0) & (yv <= ylim), yv, -1.0)
-                        cx = select((xv >= 0.0) & (xv <= xlim), xv, -1.0)
-                    else:
-                        cy = _clamp_mapped(_map_exact(yv, h, mode), h)
-                        cx = _clamp_mapped(_map_exact(xv, w, mode), w)
-                    if cy <= -1.0 or cx <= -1.0:
-                        for ch in range(c):
-                            buf[o + np.uint64(ch)] = cvalf
-                    elif len(otup) == 1:
-                        iy = _tap(int(np.floor(cy + 0.5)), h, mode)
-                        ix = _tap(int(np.floor(cx + 0.5)), w, mode)
-                        p = np.uint64(sbase + (iy * w + ix) * c)
-                        if len(ctup) >= 3 and p + four <= usize:
-                            copy4(src, p, buf, o)
-                        else:
-                            for ch in range(c):
-                                buf[o + np.uint64(ch)] = _load(src, p + np.uint64(ch), lut)
-                    else:
-                        fly = np.floor(cy)
-                        flx = np.floor(cx)
-                        fy = np.float32(cy - fly)
-                        fx = np.float32(cx - flx)
-                        iy = int(fly)
-                        ix = int(flx)
-                        ya = usb + np.uint64(_tap(iy, h, mode)) * uwc
-                        yb = usb + np.uint64(_tap(iy + 1, h, mode)) * uwc
-                        xa = np.uint64(_tap(ix, w, mode)) * uc
-                        xb = np.uint64(_tap(ix + 1, w, mode)) * uc
-                        w11 = fy * fx
-                        w10 = fy - w11
-                        w01 = fx - w11
-                        w00 = np.float32(1.0) - fy - w01
-                        if len(ctup) >= 3 and max(ya, yb) + max(xa, xb) + four <= usize:
-                            blend4(src, ya + xa, ya + xb, yb + xa, yb + xb, w00, w01, w10,
-                                   w11, buf, o)
-                        else:
-                            for ch in range(c):
-                                k = np.uint64(ch)
-                                buf[o + k] = (w00 * _load(src, ya + xa + k, lut)
-                                              + w01 * _load(src, ya + xb + k, lut)
-                                              + w10 * _load(src, yb + xa + k, lut)
-                                              + w11 * _load(src, yb + xb + k, lut))
-                    j += 1
-            if whole:
-                if r < oh - 1:
-                    continue
-                count = oh * rowlen
-                if shift_on:
-                    vmin = buf[0]
-                    vmax = buf[0]
+                    count = oh * rowlen
+                    if shift_on:
+                        vmin = buf[0]
+                        vmax = buf[0]
+                        for i in range(count):
+                            vmin = min(vmin, buf[i])
+                            vmax = max(vmax, buf[i])
+                        s = np.float32(shifts[n])
+                        for i in range(count):
+                            buf[i] = min(max(buf[i] + s, vmin), vmax)
+                    d = np.uint64(dbase)
+                else:
+                    count = rowlen
+                    d = np.uint64(dbase + r * rowlen)
+                # Brightness, rescale and the cast: a separate, branch-free pass over
+                # floats vectorises, where the same work in the gather loop would not.
+                if bright_on:
                     for i in range(count):
-                        vmin = min(vmin, buf[i])
-                        vmax = max(vmax, buf[i])
-                    s = np.float32(shifts[n])
+                        buf[i] = min(max(buf[i] * bright, lo), hi)
+                if to_uint8:
                     for i in range(count):
-                        buf[i] = min(max(buf[i] + s, vmin), vmax)
-                d = np.uint64(dbase)
-            else:
-                count = rowlen
-                d = np.uint64(dbase + r * rowlen)
-            # Brightness, rescale and the cast: a separate, branch-free pass over
-            # floats vectorises, where the same work in the gather loop would not.
-            if bright_on:
-                for i in range(count):
-                    buf[i] = min(max(buf[i] * bright, lo), hi)
-            if to_uint8:
-                for i in range(count):
-                    # scipy's own uint8 output rounds half up; match it.
-                    v = np.floor(buf[i] * scale + np.float32(0.5))
-                    dst[d + np.uint64(i)] = min(max(v, np.float32(0.0)), np.float32(255.0))
-            else:
-                for i in range(count):
-                    dst[d + np.uint64(i)] = buf[i] * scale
-
-
-@kernel
-def warp_shared(ctrl, chunk, src, index, dst, n, h, w, cn, oh, ow, mats, shifts, shift_on,
-                brights, bright_on, lo, hi, otup, mode, cval, scale, to_uint8, ctup):
-    """:func:`warp_images` over chunks of ``range(n)`` taken from a shared counter.
-
-    ``ctrl`` is int64[2]: ``ctrl[0]`` the next chunk to take, ``ctrl[1]`` the
-    chunks finished. Every thread that calls this with the same ``ctrl`` takes
-    chunks (``chunk`` images each) until none is left, so threads that start
-    late take fewer and a thread that starts after the batch is done does
-    nothing; the caller waits for ``ctrl[1]`` to reach the chunk count
-    (:func:`chunks_done`) instead of for the other threads to return to Python.
-    Returns the number of chunks this call warped.
-    """
-    nchunks = (n + chunk - 1) // chunk
-    mine = 0
-    while True:
-        k = atomic_add(ctrl, 0, 1)
-        if k >= nchunks:
-            return mine
-        a = k * chunk
-        warp_images(src, index, dst, a, min(n, a + chunk), h, w, cn, oh, ow, mats, shifts,
-                    shift_on, brights, bright_on, lo, hi, otup, mode, cval, scale, to_uint8,
-                    ctup)
+                        # scipy's own uint8 output rounds half up; match it.
+                        v = np.floor(buf[i] * scale + np.float32(0.5))
+                        dst[d + np.uint64(i)] = min(max(v, np.float32(0.0)), np.float32(255.0))
+                else:
+                    for i in range(count):
+                        dst[d + np.uint64(i)] = buf[i] * scale
         # Published after the chunk's stores (sequentially consistent).
         atomic_add(ctrl, 1, 1)
         mine += 1
