@@ -300,6 +300,12 @@ def load_jpeg(path: str, color_mode: str, size: tuple[int, int] | None,
         return out
     if not (resize or to_l):
         return a[:, :, 0] if c == 1 else a
+    if resize and not to_l:
+        from fastaug.io import check_interpolation
+        if check_interpolation(interpolation) == "nearest":
+            r = _resize_nearest(a, size, box, out)
+            if r is not None:
+                return r
     img = Image.fromarray(a[:, :, 0] if c == 1 else a)
     if to_l:
         img = img.convert("L")
@@ -309,6 +315,34 @@ def load_jpeg(path: str, color_mode: str, size: tuple[int, int] | None,
         img = img.resize(size, resample, box=box)
     # A fresh image (resize or convert made it), so the scratch can be reused.
     return np.asarray(img)
+
+
+def _resize_nearest(a: np.ndarray, size: tuple[int, int],
+                    box: tuple[float, float, float, float] | None,
+                    out: np.ndarray | None) -> np.ndarray | None:
+    """Pillow's ``resize(size, NEAREST, box=box)`` of the decoded ``a``, without Pillow.
+
+    Written into ``out`` (and ``out`` returned) when it is the result's shape,
+    uint8, C-contiguous and writeable, else into a new array; (H, W) for one
+    channel, as Pillow's "L" image gives. None where Pillow refuses the box:
+    the caller's Pillow resize then raises today's error.
+    """
+    from fastaug._kernels.pil_nearest import resize_nearest
+
+    dh, dw, c = a.shape
+    tw, th = size
+    if box is None:
+        box = (0, 0, dw, dh)
+    fits = (out is not None and out.shape == (th, tw, c) and out.dtype == np.uint8
+            and out.flags.c_contiguous and out.flags.writeable)
+    dst = out if fits else np.empty((th, tw, c), np.uint8)
+    # Flat views and Python floats: one compiled signature for every case.
+    if not resize_nearest(a.reshape(-1), dw, c, float(box[0]), float(box[1]),
+                          float(box[2]), float(box[3]), dst.reshape(-1), tw):
+        return None
+    if fits:
+        return out
+    return dst[:, :, 0] if c == 1 else dst
 
 
 def _is_exact_scale(w: int, h: int, s: int) -> bool:
