@@ -18,15 +18,24 @@ What it gains
 Pillow's wheels already decode with libjpeg-turbo, so the IDCT and colour
 conversion cost the same on both paths; the fast path saves Pillow's per-file
 overhead (``Image.open``'s marker parsing, its line-by-line decode into its
-4-byte RGB layout, and ``np.asarray``'s export through ``tobytes``). Measured with
-``python bench/bench_decode.py --rows load_array`` and in separate processes,
-per core on 500x375 JPEGs (one thread, on a busy 2-core machine: runs vary by
-+-10%, so ranges over runs): ``load_array`` at the file's size 1.3-1.7x
+4-byte RGB layout, and ``np.asarray``'s export through ``tobytes``). When a
+NEAREST resize follows (Keras's default), it is done without Pillow too: a
+Numba kernel (``fastaug/_kernels/pil_nearest.py``) that picks exactly Pillow's
+pixels reads the decoded array and writes the batch's slot, where Pillow's
+round trip (``Image.fromarray``'s copy into its 4-byte layout, the resize,
+``np.asarray``'s ``tobytes``, then a copy into the batch) cost ~130-150 us per
+500x375 file and held the GIL; the kernel takes ~30 us (RGB, 224x224) and
+releases it. Other filters, and "grayscale" from a colour file, resize with Pillow.
+Measured with ``python bench/bench_decode.py --rows load_array`` and in separate
+processes, per core on 500x375 JPEGs (one thread, on a busy 2-core machine: runs
+vary by +-10%, so ranges over runs): ``load_array`` at the file's size 1.3-1.7x
 (1,233-1,265 vs 700-900 images/s; ``load_batch`` decodes such files straight
-into the batch: 1,176 vs 881); at 112x112, decoded at 1/2, 1.05-1.15x; at
-224x224 (no DCT scaling, a resize follows) 0.97-1.1x, about even: there the
-RGB array is copied into a Pillow image for Keras's resize (~70 us of ~1 ms),
-which eats what the decode saves.
+into the batch: 1,176 vs 881); at 224x224 (no DCT scaling, a nearest resize
+follows) 1.2-1.3x (1,108-1,149 vs 869-908; with Pillow's resize, the version
+before the kernel, two runs back to back: 1.1-1.17x, 898-925); at 112x112,
+decoded at 1/2, 1.2x (1,321-1,362 vs 1,103-1,126; with Pillow's resize 1.12x).
+``load_batch`` at 224x224, one thread: 903-921 us per file against 1,098-1,173
+with Pillow's resize.
 
 Same pixels as Pillow
 ---------------------
@@ -37,7 +46,12 @@ levels over 9,000 decodes of the benchmark folder (300 files, 3 colour modes,
 5 targets, with and without the aspect-ratio crop), and in the tests at full
 size and at 1/2, 1/4 and 1/8 scale, for 4:4:4, 4:2:2,
 4:2:0, progressive and grayscale files, in "rgb", "rgba" and "grayscale" modes
-(``tests/test_decode.py`` checks it). The fast path is used only where that
+(``tests/test_decode.py`` checks it). The NEAREST resize kernel repeats
+Pillow's arithmetic (float32 box, running double sums, truncation), so it picks
+the same pixels: the 9,000 decodes above resize with it (``python
+bench/bench_decode.py --check --sizes all``: 0 levels, this version), and
+``tests/test_pil_nearest.py`` compares it with Pillow's resize over random
+sizes, boxes and channel counts. The fast path is used only where that
 holds; every other case is declined (:func:`load_jpeg` returns None) and the
 caller decodes with Pillow exactly as before:
 
@@ -72,7 +86,9 @@ Preallocated buffers
 simplejpeg writes into a caller's buffer. When no resize follows (the file is
 already the target size, "rgb"/"rgba" from any file or "grayscale" from a
 grayscale file), the image is decoded straight into the batch's slot; when a
-resize follows, into a per-thread scratch buffer that is reused across files.
+resize follows, into a per-thread scratch buffer that is reused across files,
+and a NEAREST resize then writes straight into the batch's slot (other filters
+return Pillow's new array, which the caller copies in).
 """
 
 from __future__ import annotations
@@ -220,8 +236,9 @@ def load_jpeg(path: str, color_mode: str, size: tuple[int, int] | None,
     interpolation, keep_aspect_ratio, draft
         As ``fastaug.io.load_array``.
     out : ndarray, optional
-        C-contiguous uint8 array of shape ``(height, width, channels)``; when the
-        image can be decoded straight into it, it is, and ``out`` is returned.
+        C-contiguous, writeable uint8 array of shape ``(height, width, channels)``;
+        when the image can be decoded (no resize) or NEAREST-resized straight into
+        it, it is, and ``out`` is returned.
 
     Returns
     -------
