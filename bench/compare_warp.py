@@ -3,9 +3,12 @@
 For every (workload, config) cell the contenders are fastaug on 1 and 2 threads,
 a per-image ``cv2.warpAffine`` loop on one cv2 thread (``cv2.flip`` for the
 flips-only row), and Keras's per-channel scipy loop, all on the same uint8 batch
-and the same matrices (see ``_workloads.py``). Each round times every contender
-of every cell once, a cell's contenders back to back in a rotating order, so
-load from other processes lands on all of them alike; the table reports the
+and the same matrices (see ``_workloads.py``); with torchvision installed, the
+bilinear-constant cells add ``torchvision.transforms.v2.functional.affine`` on the
+whole batch with one matrix, on 1 and 2 torch threads (timing only). Each
+round times every contender of every cell once, a cell's contenders back to back
+in a rotating order, so load from other processes lands on all of them alike; the
+table reports the
 median per-round time as images/s and the ratios of those medians (the PASS/FAIL
 lines add the median of the per-round ratios as a cross-check). Before timing,
 the outputs are checked against each other so the comparison is apples to apples.
@@ -60,8 +63,14 @@ try:
     import scipy
 except ImportError:  # pragma: no cover - optional
     scipy = None
+try:
+    import torch
+    from torchvision.transforms import v2 as _tv2
+    from torchvision.transforms.v2 import functional as tvf
+except ImportError:  # pragma: no cover - optional
+    torch = None
 
-CONTENDERS = ("fastaug-1t", "fastaug-2t", "cv2-1t", "scipy")
+CONTENDERS = ("fastaug-1t", "fastaug-2t", "cv2-1t", "scipy", "tv-1m-1t", "tv-1m-2t")
 
 # The issue's must-show thresholds: (workload, config, numerator, denominator, min).
 MUST_SHOW = (
@@ -76,7 +85,35 @@ MUST_SHOW = (
     ("mnist", "bilinear-reflect", "fastaug-1t", "cv2-1t", 2.0),
     ("cifar", "bilinear-reflect", "fastaug-2t", "fastaug-1t", 1.85),
     ("mnist", "bilinear-reflect", "fastaug-2t", "fastaug-1t", 1.85),
+    # One channel against torchvision's affine with one matrix for the whole batch
+    # (the same fill: torchvision's affine fills with a constant), same threads.
+    ("mnist", "bilinear-constant", "fastaug-1t", "tv-1m-1t", 1.0),
+    ("mnist", "bilinear-constant", "fastaug-2t", "tv-1m-2t", 1.0),
 )
+
+# torchvision's parameters for its one matrix: a draw of the Keras-style ranges
+# the workloads use (rotation 30, shifts 0.1, zoom 0.2, shear 0.2).
+_TV_AFFINE = dict(angle=17.0, translate=[2, -1], scale=1.1, shear=[6.0, 0.0])
+
+
+def torchvision_runner(images: np.ndarray, threads: int):
+    """One ``torchvision.transforms.v2.functional.affine`` call on the whole batch.
+
+    The batch as a contiguous (N, C, H, W) uint8 tensor, made up front; bilinear,
+    fill 0; one matrix for every image (what torchvision does with a batch), so
+    it computes one sampling grid where fastaug computes one per image. The
+    thread count is set at each call (a no-op unless another contender changed it).
+    """
+    x = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+    interp = _tv2.InterpolationMode.BILINEAR
+
+    def run():
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        return tvf.affine(x, interpolation=interp, fill=0, **_TV_AFFINE)
+
+    return run
+
 
 
 @dataclass
@@ -129,6 +166,11 @@ def build_cell(wl: Workload, cfg: Config, target_s: float) -> Cell:
         run, out, k = scipy_runner(images, mats, cfg, wl.scipy_images)
         contenders["scipy"] = Contender("scipy", run, k)
         outs["scipy"] = out
+
+    if torch is not None and cfg.order == 1 and cfg.fill_mode == "constant":
+        for t in (1, 2):
+            contenders[f"tv-1m-{t}t"] = Contender(f"tv-1m-{t}t", torchvision_runner(images, t),
+                                                  wl.n)
 
     for c in contenders.values():
         c.calibrate(target_s)
@@ -201,6 +243,22 @@ def table(cells: list[Cell]) -> list[str]:
             f"| {fmt_ratio(cell.ratio('fastaug-2t', 'fastaug-1t'))} "
             f"| {fmt_ratio(cell.ratio('fastaug-1t', 'scipy'))} | {iqr} | {agree} |"
         )
+    tv = [cell for cell in cells if "tv-1m-1t" in cell.contenders]
+    if tv:
+        lines += [
+            "",
+            "| workload | config | fastaug 1t img/s | torchvision 1 matrix 1t img/s "
+            "| fastaug 2t img/s | torchvision 1 matrix 2t img/s | 1t ratio | 2t ratio |",
+            "|---|---|--:|--:|--:|--:|--:|--:|",
+        ]
+        for cell in tv:
+            cs = cell.contenders
+            lines.append(
+                f"| {cell.workload.label} | {cell.config.name} | {fmt_rate(cs['fastaug-1t'])} "
+                f"| {fmt_rate(cs['tv-1m-1t'])} | {fmt_rate(cs['fastaug-2t'])} "
+                f"| {fmt_rate(cs['tv-1m-2t'])} "
+                f"| {fmt_ratio(cell.ratio('fastaug-1t', 'tv-1m-1t'))} "
+                f"| {fmt_ratio(cell.ratio('fastaug-2t', 'tv-1m-2t'))} |")
     return lines
 
 
@@ -269,7 +327,10 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{w.scipy_images} ({w.name})" for w in (WORKLOADS[n] for n in args.workloads))
         + " images, scaled. IQR: spread of the per-round times. agree: mean |fastaug - cv2| "
         "on interior pixels, and the max, in uint8 levels (nearest interpolation "
-        "rounds ties differently: cv2 snaps coordinates to 1/1024 pixel).",
+        "rounds ties differently: cv2 snaps coordinates to 1/1024 pixel). torchvision (when "
+        "installed; 'constant' fill only, its affine's fill): `v2.functional.affine` once on "
+        "the whole (N, C, H, W) uint8 tensor with one matrix for every image, "
+        "`torch.set_num_threads` 1 or 2; timing only (one matrix is not the same matrices).",
         "",
     ]
     print("\n".join(out))
