@@ -90,11 +90,12 @@ def main() -> None:
                                horizontal_flip=True, out_dtype=np.float32, scale=1 / 255)
     bs, seed = args.batch_size, 0
     nb = num_batches(args.n, bs)
-    t_sync = _time(lambda: make_batch(x, None, aug, bs, seed, 0, 1))  # all cores
+    # Many repetitions: the first calls on two threads start the helper threads.
+    t_sync = _time(lambda: make_batch(x, None, aug, bs, seed, 0, 1), reps=50)  # all cores
     aug.num_threads = 1
     # "As costly as the producer": the consumer's step takes the CPU time of
     # producing one batch, i.e. the one-thread production time.
-    t_prod = _time(lambda: make_batch(x, None, aug, bs, seed, 0, 1))
+    t_prod = _time(lambda: make_batch(x, None, aug, bs, seed, 0, 1), reps=50)
     aug.num_threads = None
 
     # Calibrate the matmul so one consumer step ~ one producer step.
