@@ -462,13 +462,29 @@ def _gather(a: Any, idx: np.ndarray) -> Any:
         # A ragged dataset (images of different sizes): the batch stays a list
         # for a transform that takes one (fastaug.transforms).
         return [a[i] for i in idx.tolist()]
-    # Gathering in increasing index order reads a memmap sequentially; the rows
-    # are put back in plan order afterwards.
+    if _in_memory(a):
+        return a[idx]  # one copy, in plan order
+    # Gathering in increasing index order reads a memmap sequentially (and is what
+    # h5py datasets require); the rows are put back in plan order afterwards.
     order = np.argsort(idx, kind="stable")
     out = np.asarray(a[idx[order]])
     inv = np.empty_like(order)
     inv[order] = np.arange(len(order))
     return out[inv]
+
+
+def _in_memory(a: Any) -> bool:
+    """Whether ``a`` is a numpy array in memory, not a memmap or a view of a file mapping.
+
+    Those are gathered in plan order directly: the sorted gather and the
+    reordering copy after it cost a second copy of the batch (about 80 us of a
+    1.5 ms CIFAR-sized batch, holding the GIL while the consumer waits for it).
+    """
+    while isinstance(a, np.ndarray):
+        if isinstance(a, np.memmap):
+            return False
+        a = a.base
+    return a is None
 
 
 def _produce(x: Any, y: Any, augment: Callable[..., Any] | None, idx: np.ndarray,
