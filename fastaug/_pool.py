@@ -161,19 +161,26 @@ def run_chunks(func: Callable[[int, int], None], n: int, num_threads: int, *,
         raise errors[min(errors)]
 
 
-# Polls of a counter per wait without the GIL (about 0.1-0.5 ms), before the
-# caller falls back to short sleeps that also check the helpers for errors, and
-# before an idle helper goes to sleep.
+# Polls of a counter per wait without the GIL before the caller falls back to
+# short sleeps that also check the helpers for errors (30 us on the Intel test
+# machine, where one poll is about a cycle).
 _SPINS = 100_000
+# Polls by which a helper outlasts its batch, waiting for the next, before it
+# sleeps: about 0.3 ms there. The drop-in's own Python between two batches
+# (Keras's draws, the matrices) takes about 0.1 ms, which a 30-us wait missed.
+_LINGER = 1_000_000
 
 
 class _Job:
     """One batch handed to the team: its kernel call and who is running it."""
 
-    def __init__(self, run: Callable[[], object], gen: int, helpers: int) -> None:
+    def __init__(self, run: Callable[..., object], gen: int, helpers: int,
+                 lingers: bool) -> None:
         self.run = run
         self.gen = gen
         self.helpers = helpers
+        self.lingers = lingers
+        self.kernel_publishes = False
         self.lock = threading.Lock()
         self.active = 0
         self.closed = False
@@ -202,7 +209,7 @@ class _Team:
     """Helper threads for shared-counter kernels that stay awake between batches.
 
     A helper that has just worked polls the generation counter ``gen[1]`` without
-    the GIL for a moment (``_SPINS`` polls, 0.1-0.5 ms) before it sleeps on a
+    the GIL for a moment (``_LINGER`` polls, about 0.3 ms) before it sleeps on a
     condition. Batches that follow each other closely (a training loop, an
     epoch of ``flow()``) therefore find it awake: it joins within microseconds,
     where waking a sleeping thread costs tens of microseconds on a VM and handing
@@ -231,7 +238,7 @@ class _Team:
         last = 0
         awake = False
         while True:
-            if not (awake and chunks_done(self.gen, last + 1, _SPINS)):
+            if not (awake and chunks_done(self.gen, last + 1, _LINGER)):
                 with self.cond:
                     self.sleeping += 1
                     while int(self.gen[1]) == last:
@@ -245,16 +252,33 @@ class _Team:
             if not awake or not job.enter():
                 continue
             try:
-                job.run()
+                if job.lingers:
+                    # The kernel itself waits for the next batch after its last
+                    # chunk (see ``warp_shared``): no second wait here.
+                    job.run(self.gen, 0, job.gen, _LINGER)
+                    awake = False
+                else:
+                    job.run()
             except BaseException as exc:  # reported to the caller, not here
                 job.errors.append(exc)
             finally:
                 job.leave()
 
-    def start(self, run: Callable[[], object], helpers: int) -> _Job:
-        """Publish a job for ``helpers`` helpers (the caller holds ``busy``)."""
-        job = _Job(run, int(self.gen[1]) + 1, helpers)
+    def start(self, run: Callable[..., object], helpers: int, lingers: bool) -> _Job:
+        """Publish a job for ``helpers`` helpers (the caller holds ``busy``).
+
+        A lingering kernel announces the job itself, from inside the caller's
+        call (``job.kernel_publishes``), when no helper sleeps: the helpers then
+        find the GIL free when they see it. A sleeping helper needs the condition's
+        notification, so the job is announced here. (A helper that falls asleep
+        between the check and the kernel's announcement misses this one batch,
+        which the caller then warps alone; the next job wakes it.)
+        """
+        job = _Job(run, int(self.gen[1]) + 1, helpers, lingers)
         self.job = job
+        if lingers and not self.sleeping:
+            job.kernel_publishes = True
+            return job
         self.gen[1] = job.gen
         if self.sleeping:
             with self.cond:
@@ -280,8 +304,8 @@ def _get_team(helpers: int) -> _Team | None:
     return team
 
 
-def run_shared(run: Callable[[], object], ctrl: Any, nchunks: int, num_threads: int, *,
-               pool: str = "kernel") -> None:
+def run_shared(run: Callable[..., object], ctrl: Any, nchunks: int, num_threads: int, *,
+               pool: str = "kernel", lingers: bool = False) -> None:
     """Run a shared-counter kernel call on ``num_threads`` threads; return when all is done.
 
     ``run()`` calls a kernel that takes chunks from the counter ``ctrl[0]`` and
@@ -294,7 +318,10 @@ def run_shared(run: Callable[[], object], ctrl: Any, nchunks: int, num_threads: 
     than the team has, the ``pool`` executor's. Helpers that join after the
     batch is done find no chunk and write nothing. An error in a helper is raised
     here; after an error in the caller every helper that started is waited for,
-    so nothing writes afterwards.
+    so nothing writes afterwards. With ``lingers``, ``run`` also takes the
+    team's arguments ``(team, publish, gen, linger)`` (``warp_shared``'s last
+    four): the caller's kernel announces the batch and the helpers' kernels wait
+    for the next one before they return to Python.
 
     Examples
     --------
@@ -316,9 +343,12 @@ def run_shared(run: Callable[[], object], ctrl: Any, nchunks: int, num_threads: 
         _run_shared_executor(run, ctrl, nchunks, threads, pool)
         return
     try:
-        job = team.start(run, threads - 1)
+        job = team.start(run, threads - 1, lingers)
         try:
-            run()
+            if job.kernel_publishes:
+                run(team.gen, 1, 0, 0)
+            else:
+                run()
         except BaseException:
             job.close()
             raise

@@ -31,6 +31,9 @@ _MAX_IMAGE_ELEMENTS = 2**31
 
 
 _CHANNEL_TUPLES = {1: (0,), 3: (0, 0, 0), 4: (0, 0, 0, 0)}
+# The kernel's team counter when no helper team takes part (one thread, or the
+# executor's threads): written with +0 and never waited on.
+_NO_TEAM = np.zeros(2, np.int64)
 # Chunks per thread of a multi-threaded warp: small enough that the thread that
 # finishes last waits little (a CIFAR batch of 128 is 32 chunks of 4 on two threads).
 _SHARED_CHUNKS_PER_THREAD = 16
@@ -174,12 +177,13 @@ def warp_nhwc(
     chunk = n if threads == 1 else max(1, -(-n // (threads * _SHARED_CHUNKS_PER_THREAD)))
     ctrl = np.zeros(2, np.int64)
 
-    def run() -> None:
+    def run(team: np.ndarray = _NO_TEAM, publish: int = 0, gen: int = 0,
+            linger: int = 0) -> None:
         kernel(ctrl, chunk, src1, index, dst1, n, h, w, c, oh, ow, mats, shifts, shift_on,
                brights, bright_on, lo, hi, otup, mode, float(cval), float(scale), to_uint8,
-               ctup)
+               ctup, team, publish, gen, linger)
 
-    _pool.run_shared(run, ctrl, -(-n // chunk), threads)
+    _pool.run_shared(run, ctrl, -(-n // chunk), threads, lingers=True)
 
 
 _constants: dict[tuple[int, float], np.ndarray] = {}

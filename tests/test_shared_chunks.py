@@ -59,6 +59,21 @@ def test_many_calls_in_a_row_with_late_helpers() -> None:
         np.testing.assert_array_equal(out, want)
 
 
+def test_batches_with_pauses_between_them() -> None:
+    # Back to back, the caller's kernel announces the batch to helpers that are
+    # still waiting in their previous kernel; after a pause they sleep and are
+    # woken from Python. Either way every batch is the one-thread result.
+    x, m = _batch(48, 3, np.uint8, seed=9)
+    want = fastaug.warp_affine(x, m, order=1, fill_mode="reflect", num_threads=1)
+    out = np.empty_like(x)
+    for pause in [0, 0, 0.003, 0, 0.0005, 0.003, 0, 0, 0.001] * 3:
+        if pause:
+            threading.Event().wait(pause)
+        out[:] = 0
+        fastaug.warp_affine(x, m, order=1, fill_mode="reflect", out=out, num_threads=2)
+        np.testing.assert_array_equal(out, want)
+
+
 def test_callers_on_several_threads_at_once() -> None:
     # One caller holds the awake helpers; the others take the executor's threads.
     x, m = _batch(64, 3, np.uint8, seed=7)

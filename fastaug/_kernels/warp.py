@@ -247,7 +247,8 @@ def _clamp_mapped(v, n):
 
 @kernel
 def warp_shared(ctrl, chunk, src, index, dst, ntotal, h, w, cn, oh, ow, mats, shifts,
-                shift_on, brights, bright_on, lo, hi, otup, mode, cval, scale, to_uint8, ctup):
+                shift_on, brights, bright_on, lo, hi, otup, mode, cval, scale, to_uint8, ctup,
+                team, publish, gen, linger):
     """Warp source images ``index[i]`` of ``src`` into ``dst[i]`` (flat, NHWC), ``i < ntotal``,
     in chunks of ``chunk`` images taken from a shared counter.
 
@@ -259,6 +260,13 @@ def warp_shared(ctrl, chunk, src, index, dst, ntotal, h, w, cn, oh, ow, mats, sh
     the other threads to return to Python. Returns the number of chunks this
     call warped. (The chunk loop is part of this function, not a wrapper around
     a per-chunk one: a second function made the first batch compile 0.3 s longer.)
+
+    ``team`` is the helper team's generation counter (``fastaug._pool._Team``):
+    with ``publish`` the caller announces the batch there once it is inside this
+    function (a helper that sees it then finds the GIL free), and a helper waits
+    up to ``linger`` polls after its last chunk for an announcement after its
+    batch's (``gen``) before it returns, so that it does not take the GIL back
+    just as the caller needs it for the next batch's Python.
 
     ``mats`` is (N, 6): row = m0*r + m1*c + m2, col = m3*r + m4*c + m5. Each output
     row is sampled into a float32 buffer in three segments, left to right: the
@@ -334,9 +342,13 @@ def warp_shared(ctrl, chunk, src, index, dst, ntotal, h, w, cn, oh, ow, mats, sh
     c64 = np.int64(c)
     nchunks = (ntotal + chunk - 1) // chunk
     mine = 0
+    atomic_add(team, 1, publish)
     while True:
         kc = atomic_add(ctrl, 0, 1)
         if kc >= nchunks:
+            for _ in range(linger):
+                if atomic_load(team, 1) != gen:
+                    break
             return mine
         n0 = kc * chunk
         n1 = min(ntotal, n0 + chunk)
