@@ -56,12 +56,15 @@ def _int_bounds(low: int | None, high: int | None) -> str:
 def check_int(name: str, value: Any, *, low: int | None = None,
               high: int | None = None) -> int:
     """``value`` as a Python int, checked against ``[low, high]``."""
-    allowed = _int_bounds(low, high)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be {allowed}, got {value!r}")
-    v = int(value)
+    # (Messages are built only on failure: these checks run on every batch.)
+    if type(value) is int:
+        v = value
+    elif isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {_int_bounds(low, high)}, got {value!r}")
+    else:
+        v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        raise ValueError(f"{name} must be {_int_bounds(low, high)}, got {value!r}")
     return v
 
 
@@ -72,20 +75,24 @@ def check_real(name: str, value: Any, *, low: float | None = None,
 
     ``low_open`` makes the lower bound exclusive (``> low`` instead of ``>= low``).
     """
-    allowed = "a finite real number" if finite else "a real number"
-    if low is not None and high is not None:
-        allowed += f" in {'(' if low_open else '['}{low:g}, {high:g}]"
-    elif low is not None:
-        allowed += f" {'>' if low_open else '>='} {low:g}"
-    elif high is not None:
-        allowed += f" <= {high:g}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be {allowed}, got {value!r}")
+    def allowed() -> str:
+        text = "a finite real number" if finite else "a real number"
+        if low is not None and high is not None:
+            text += f" in {'(' if low_open else '['}{low:g}, {high:g}]"
+        elif low is not None:
+            text += f" {'>' if low_open else '>='} {low:g}"
+        elif high is not None:
+            text += f" <= {high:g}"
+        return text
+
+    if type(value) is not float and (isinstance(value, (bool, np.bool_))
+                                     or not isinstance(value, numbers.Real)):
+        raise TypeError(f"{name} must be {allowed()}, got {value!r}")
     v = float(value)
     if ((finite and not math.isfinite(v)) or math.isnan(v)
             or (low is not None and (v <= low if low_open else v < low))
             or (high is not None and v > high)):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        raise ValueError(f"{name} must be {allowed()}, got {value!r}")
     return v
 
 

@@ -79,6 +79,13 @@ def check_images(images: Any, data_format: str) -> np.ndarray:
 
 def check_matrices(matrices: Any, n: int) -> np.ndarray:
     """Validate (2, 3) or (N, 2, 3) matrices; return them as a (N, 6) float64 array."""
+    if (type(matrices) is np.ndarray and matrices.dtype == np.float64
+            and matrices.shape == (n, 2, 3) and matrices.flags.c_contiguous):
+        # The usual call: one reshape, then the finiteness test.
+        m = matrices.reshape(n, 6)
+        if not np.isfinite(m).all():
+            raise ValueError("matrices must be finite; got NaN or inf")
+        return m
     m = np.asarray(matrices)
     if m.dtype == object or m.dtype.kind not in "iuf":
         raise TypeError(f"matrices must be a real float array, got dtype {m.dtype}")
@@ -133,7 +140,7 @@ def warp_nhwc(
     h, w, c = src.shape[1:]
     n, oh, ow, _ = dst.shape
     if index is None:
-        index = np.arange(n, dtype=np.int64)
+        index = _identity_index(n)
     else:
         index = np.ascontiguousarray(index, dtype=np.int64)
     # Writable, C-contiguous float64 (copied only if not already): a read-only or
@@ -200,6 +207,20 @@ def _constant(n: int, value: float) -> np.ndarray:
         if len(_constants) > 16:
             _constants.clear()
         a = _constants[(n, value)] = np.full(n, value)
+    return a
+
+
+_aranges: dict[int, np.ndarray] = {}
+
+
+def _identity_index(n: int) -> np.ndarray:
+    """``np.arange(n)`` as int64, cached (read only by the kernels; kept writable, as
+    a read-only array would be another Numba signature)."""
+    a = _aranges.get(n)
+    if a is None:
+        if len(_aranges) > 16:
+            _aranges.clear()
+        a = _aranges[n] = np.arange(n, dtype=np.int64)
     return a
 
 
