@@ -763,17 +763,7 @@ def copy_pixels(src, index, dst, n0, n1, h, w, c, oh, ow, mats, mode, fill):
                 pend_d = d0
                 pend_n = cnt * c
                 continue
-            done = False
-            if c == 1:
-                done = reverse_run1(src, np.uint64(s0), dst, np.uint64(d0), np.uint64(cnt))
-            elif c == 3:
-                done = reverse_run3(src, np.uint64(s0), dst, np.uint64(d0), np.uint64(cnt))
-            if not done:
-                for k in range(cnt):
-                    p = np.uint64(s0 - k * c)
-                    o = np.uint64(d0 + k * c)
-                    for ch in range(c):
-                        dst[o + np.uint64(ch)] = src[p + np.uint64(ch)]
+            _reverse(src, s0, dst, d0, cnt, c)
         if pend_n > 0:
             _flush(src, pend_s, dst, pend_d, pend_n)
     return True
@@ -793,15 +783,22 @@ def _copy_inside(src, sbase, dst, dbase, w, c, oh, ow, iy0, step, x0, forward):
         d0 = dbase + r * rowlen
         if forward:
             _flush(src, s0, dst, d0, rowlen)
-            continue
-        done = False
-        if c == 1:
-            done = reverse_run1(src, np.uint64(s0), dst, np.uint64(d0), np.uint64(ow))
-        elif c == 3:
-            done = reverse_run3(src, np.uint64(s0), dst, np.uint64(d0), np.uint64(ow))
-        if not done:
-            for k in range(ow):
-                p = np.uint64(s0 - k * c)
-                o = np.uint64(d0 + k * c)
-                for ch in range(c):
-                    dst[o + np.uint64(ch)] = src[p + np.uint64(ch)]
+        else:
+            _reverse(src, s0, dst, d0, ow, c)
+
+
+@kernel(inline="always")
+def _reverse(src, s0, dst, d0, count, c):
+    """``count`` pixels of ``c`` elements, ``dst`` forwards from ``d0`` taking ``src``
+    backwards from ``s0``: reversed blocks for one and three elements, else one by one."""
+    done = False
+    if c == 1:
+        done = reverse_run1(src, np.uint64(s0), dst, np.uint64(d0), np.uint64(count))
+    elif c == 3:
+        done = reverse_run3(src, np.uint64(s0), dst, np.uint64(d0), np.uint64(count))
+    if not done:
+        for k in range(count):
+            p = np.uint64(s0 - k * c)
+            o = np.uint64(d0 + k * c)
+            for ch in range(c):
+                dst[o + np.uint64(ch)] = src[p + np.uint64(ch)]
