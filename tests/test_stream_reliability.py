@@ -204,9 +204,14 @@ def test_producer_share_follows_the_consumers_own_cpu_use(monkeypatch, consumer,
     # every core (8 // 2 workers = 4 threads each); one that computes keeps a
     # core ((8 - 1) // 2 = 3). The consumer's CPU use is measured with
     # thread_time, so sleeping is waiting and a busy loop is computing.
+    import fastaug.stream as stream_mod
     from fastaug import _pool
 
     monkeypatch.setattr(_pool, "cpu_count", lambda: 8)
+    # The 8 cores are pretend: on the real machine (2 cores) a busy consumer and
+    # two workers do wait for a CPU, which would rightly hand production to the
+    # consumer (test_starved_workers_hand_production_to_the_consumer).
+    monkeypatch.setattr(stream_mod, "_sched_times", lambda: None)
     seen = []
 
     def task():
@@ -223,3 +228,61 @@ def test_producer_share_follows_the_consumers_own_cpu_use(monkeypatch, consumer,
                     pass
     assert seen[0] == 3  # the default share before anything is measured
     assert seen[-1] == expected_last
+
+
+def _fake_sched(monkeypatch, wait_per_call: int):
+    """Replace the workers' scheduler statistics: each read advances the thread's
+    time on a CPU by 1 ms and its time waiting for one by ``wait_per_call`` ns."""
+    import fastaug.stream as stream_mod
+
+    lock = threading.Lock()
+    clock = {"run": 0, "wait": 0}
+
+    def fake():
+        with lock:
+            clock["run"] += 1_000_000
+            clock["wait"] += wait_per_call
+            return clock["run"], clock["wait"]
+
+    monkeypatch.setattr(stream_mod, "_sched_times", fake)
+
+
+@pytest.mark.parametrize("starved", [True, False])
+def test_starved_workers_hand_production_to_the_consumer(monkeypatch, starved):
+    # Workers that wait for a CPU half their time (another process on the cores)
+    # stop getting batches: the consumer makes the rest, with the same results in
+    # the same order. Workers that only wait for I/O (no CPU wait) keep theirs.
+    _fake_sched(monkeypatch, 1_000_000 if starved else 0)
+    made_on = []
+
+    def task(i):
+        made_on.append((i, threading.current_thread().name))
+        return i * i
+
+    with Stream((lambda i=i: task(i) for i in range(20)), workers=1, depth=2) as s:
+        got = list(s)
+    assert got == [i * i for i in range(20)]
+    consumer = threading.current_thread().name
+    inline = [i for i, name in made_on if name == consumer]
+    if starved:
+        # A few batches while the stream measures, then the consumer's own.
+        assert inline and inline == list(range(inline[0], 20)) and inline[0] <= 8
+    else:
+        assert inline == []
+
+
+def test_a_batch_made_by_the_consumer_raises_there(monkeypatch):
+    _fake_sched(monkeypatch, 1_000_000)
+
+    def task(i):
+        if i == 12:
+            raise KeyError("batch 12")
+        return i
+
+    s = Stream((lambda i=i: task(i) for i in range(20)), workers=1, depth=2)
+    got = []
+    with pytest.raises(KeyError, match="batch 12"):
+        for b in s:
+            got.append(b)
+    assert got == list(range(12))
+    assert s.closed
