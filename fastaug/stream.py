@@ -90,6 +90,11 @@ _WAIT_SLICE = 0.1
 _STARVED_WAIT = 0.25
 _STARVED_MIN_TASKS = 2
 _STARVED_MIN_NS = 2_000_000
+# For this long after starved workers were seen, new streams start by making
+# their batches on the consumer's thread (the next epoch's stream, say); after
+# it, one measures again.
+_STARVED_MEMORY_S = 2.0
+_last_starved = [-_STARVED_MEMORY_S]
 
 
 def _sched_times() -> tuple[int, int] | None:
@@ -297,8 +302,9 @@ class Stream(Iterator[Any]):
         self._mark: tuple[int, float, float] | None = None
         self._consumer_load = 1.0
         # Set once the workers are seen starved of CPU: the consumer then makes
-        # the remaining batches itself (see _check_starved).
-        self._inline = False
+        # the remaining batches itself (see _check_starved). A stream that starts
+        # soon after another one found the cores busy starts that way.
+        self._inline = depth > 0 and time.monotonic() - _last_starved[0] < _STARVED_MEMORY_S
         self._usage_mark = (0, 0, 0)
 
     # -- lifecycle ---------------------------------------------------------------
@@ -387,7 +393,9 @@ class Stream(Iterator[Any]):
         handing batches to its workers and makes them where they are used, with
         all cores' threads, as a synchronous loop would (the batches are the
         same either way). Waiting for I/O or a lock is not waiting for a CPU, so
-        workers that read files are not mistaken for starved ones.
+        workers that read files are not mistaken for starved ones. Streams
+        created in the next ``_STARVED_MEMORY_S`` seconds start that way too,
+        and the first one after that measures again.
         """
         pool = self._state.pool
         if pool is None or self._inline:
@@ -401,6 +409,7 @@ class Stream(Iterator[Any]):
         self._usage_mark = (run, wait, tasks)
         if wait - wait0 > _STARVED_WAIT * (run - run0 + wait - wait0):
             self._inline = True
+            _last_starved[0] = time.monotonic()
 
     def _next(self) -> Any:
         state = self._state

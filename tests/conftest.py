@@ -7,6 +7,8 @@ setdefault lets a developer pick another with KERAS_BACKEND.
 
 import os
 
+import pytest
+
 os.environ.setdefault("KERAS_BACKEND", "jax")
 # JAX would otherwise grab every core for its own thread pool in model.fit tests.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
@@ -14,3 +16,19 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 # Reference generators run by hand in an environment with the reference library
 # (PyTorch): not part of the suite.
 collect_ignore_glob = ["fixtures/make_*.py"]
+
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_starvation(monkeypatch):
+    """Each test starts with no memory of starved stream workers.
+
+    A stream that finds its workers starved of CPU makes the streams of the next
+    seconds start on the consumer's thread (``fastaug.stream._check_starved``). On
+    a busy test machine one test's finding would change where a later test's
+    batches are made; the results are the same, but tests that look at the
+    workers' thread settings would see the consumer's.
+    """
+    import fastaug.stream as stream_mod
+
+    monkeypatch.setattr(stream_mod, "_last_starved", [-1e9])

@@ -245,6 +245,9 @@ def _fake_sched(monkeypatch, wait_per_call: int):
             return clock["run"], clock["wait"]
 
     monkeypatch.setattr(stream_mod, "_sched_times", fake)
+    # A stream's finding outlives it for a while (later streams start inline):
+    # keep this test's finding to this test.
+    monkeypatch.setattr(stream_mod, "_last_starved", [-1e9])
 
 
 @pytest.mark.parametrize("starved", [True, False])
@@ -269,6 +272,19 @@ def test_starved_workers_hand_production_to_the_consumer(monkeypatch, starved):
         assert inline and inline == list(range(inline[0], 20)) and inline[0] <= 8
     else:
         assert inline == []
+
+
+def test_a_stream_after_starved_workers_starts_on_the_consumer(monkeypatch):
+    # The next epoch's stream, soon after: no batch waits for a starved worker
+    # before it is measured again.
+    _fake_sched(monkeypatch, 1_000_000)
+    with Stream((lambda i=i: i for i in range(20)), workers=1, depth=2) as s:
+        assert list(s) == list(range(20))
+    names = []
+    with Stream((lambda i=i: names.append(threading.current_thread().name) or i
+                 for i in range(5)), workers=1, depth=2) as s:
+        assert list(s) == list(range(5))
+    assert names == [threading.current_thread().name] * 5
 
 
 def test_a_batch_made_by_the_consumer_raises_there(monkeypatch):
