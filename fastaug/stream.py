@@ -25,7 +25,11 @@ the file loaders) means ``max(1, (cores - 1) // workers)`` threads per worker,
 leaving a core to the consumer (:func:`fastaug._pool.producer_threads`), as long
 as the consumer's thread itself computes; when its own CPU time between batches
 is under a quarter of the wall time (it mostly waits: a GPU step that blocks, a
-plain loop), each worker gets ``cores // workers``. An
+plain loop), each worker gets ``cores // workers``. When the workers get too
+little CPU (another process busy on the cores: on Linux, a worker thread that waits
+runnable for over a quarter of its time in tasks), the stream makes its remaining
+batches on the consumer's thread, as a synchronous loop would, and the streams
+created in the next two seconds start that way (:meth:`Stream._check_starved`). An
 explicit ``num_threads`` is used as given. The consumer's own threads (BLAS,
 ``torch.set_num_threads``, XLA) are the framework's: on a small machine, one BLAS
 thread for the consumer (``OPENBLAS_NUM_THREADS=1`` before numpy is imported, or
