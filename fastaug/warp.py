@@ -140,7 +140,7 @@ def warp_nhwc(
     h, w, c = src.shape[1:]
     n, oh, ow, _ = dst.shape
     if index is None:
-        index = _identity_index(n)
+        index = _cached_vector(n, None)
     else:
         index = np.ascontiguousarray(index, dtype=np.int64)
     # Writable, C-contiguous float64 (copied only if not already): a read-only or
@@ -163,9 +163,9 @@ def warp_nhwc(
     shift_on = shifts is not None
     bright_on = brights is not None
     if shifts is None:
-        shifts = _constant(n, 0.0)
+        shifts = _cached_vector(n, 0.0)
     if brights is None:
-        brights = _constant(n, 1.0)
+        brights = _cached_vector(n, 1.0)
     to_uint8 = dst.dtype == np.uint8
     src1 = src.reshape(-1)
     dst1 = dst.reshape(-1)
@@ -193,34 +193,23 @@ def warp_nhwc(
     _pool.run_shared(run, ctrl, -(-n // chunk), threads, lingers=True)
 
 
-_constants: dict[tuple[int, float], np.ndarray] = {}
+_vectors: dict[tuple[int, float | None], np.ndarray] = {}
 
 
-def _constant(n: int, value: float) -> np.ndarray:
-    """``np.full(n, value)``, cached: the kernel's unused shift and brightness inputs.
+def _cached_vector(n: int, value: float | None) -> np.ndarray:
+    """``np.full(n, value)``, or ``np.arange(n)`` as int64 for ``value=None``, cached.
 
-    The kernel only reads them. They stay writable, as a read-only array would be
-    another Numba signature (another compile).
+    The kernel's unused shift and brightness inputs and its identity gather
+    index: built once per batch size, not per call. The kernel only reads them;
+    they stay writable, as a read-only array would be another Numba signature
+    (another compile).
     """
-    a = _constants.get((n, value))
+    a = _vectors.get((n, value))
     if a is None:
-        if len(_constants) > 16:
-            _constants.clear()
-        a = _constants[(n, value)] = np.full(n, value)
-    return a
-
-
-_aranges: dict[int, np.ndarray] = {}
-
-
-def _identity_index(n: int) -> np.ndarray:
-    """``np.arange(n)`` as int64, cached (read only by the kernels; kept writable, as
-    a read-only array would be another Numba signature)."""
-    a = _aranges.get(n)
-    if a is None:
-        if len(_aranges) > 16:
-            _aranges.clear()
-        a = _aranges[n] = np.arange(n, dtype=np.int64)
+        if len(_vectors) > 32:
+            _vectors.clear()
+        a = np.arange(n, dtype=np.int64) if value is None else np.full(n, value)
+        _vectors[(n, value)] = a
     return a
 
 
