@@ -19,6 +19,9 @@ Rows, all RGB uint8 out:
   (``min_height``/``min_width`` at the 1/s size), ``N/8 >= 224`` (the smallest
   libjpeg scale covering 224x224, any N: 5/8 for 375 pixels);
 * ``turbojpeg full``, ``into dst``, ``1/2`` (PyTurboJPEG ``scaling_factor``);
+* ``tj3 full``, ``tj3 RRC region`` (``fastaug._turbojpeg``: libjpeg-turbo 3 through
+  ctypes, when one is found, e.g. through ``FASTAUG_LIBTURBOJPEG``): the whole
+  image, and only the box of a ``RandomResizedCrop`` draw per file (fixed seed);
 * ``cv2 full``, ``1/2`` (``IMREAD_REDUCED_COLOR_2``), with
   ``IMREAD_IGNORE_ORIENTATION`` and the BGR-to-RGB swap a user would need;
 * ``fastaug.io.load_array`` at the file's size ("full"), 224x224 and 112x112
@@ -96,7 +99,7 @@ def contenders(files: list[bytes], paths: list[str]) -> dict[str, Callable[[int]
     try:
         import turbojpeg
         tj = turbojpeg.TurboJPEG()
-    except (ImportError, RuntimeError, OSError):
+    except (ImportError, RuntimeError, OSError, AttributeError):  # another turbojpeg module
         tj = None
     if tj is not None:
         rgb = turbojpeg.TJPF_RGB
@@ -109,6 +112,21 @@ def contenders(files: list[bytes], paths: list[str]) -> dict[str, Callable[[int]
         out["turbojpeg full"] = lambda i: tj.decode(files[i], rgb)
         out["turbojpeg into dst"] = tj_dst
         out["turbojpeg 1/2"] = lambda i: tj.decode(files[i], rgb, scaling_factor=(1, 2))
+
+    from fastaug import _turbojpeg
+    if _turbojpeg.available():
+        from fastaug import transforms as T
+
+        heads = [_turbojpeg.header(d) for d in files]
+        ok = all(h is not None for h in heads)
+        sizes = np.array([h[:2] for h in heads]) if ok else None
+        if ok:
+            boxes = T.RandomResizedCrop(224).make_steps(sizes, np.random.default_rng(0))[0]
+            boxes = boxes.values["boxes"]
+            out["tj3 full"] = lambda i: _turbojpeg.decode_region(
+                files[i], heads[i], 0, 0, *heads[i][:2])[0]
+            out["tj3 RRC region"] = lambda i: _turbojpeg.decode_region(
+                files[i], heads[i], *map(int, boxes[i]))[0]
 
     try:
         import cv2
@@ -136,7 +154,7 @@ def contenders(files: list[bytes], paths: list[str]) -> dict[str, Callable[[int]
 
 def reference(name: str) -> str | None:
     """The Pillow row a contender's pixels are compared with (None: not comparable)."""
-    if name.startswith("load_array") or "N/8" in name:
+    if name.startswith("load_array") or "N/8" in name or "region" in name:
         return None
     if name.endswith("1/2"):
         return "pillow draft 1/2"

@@ -10,10 +10,13 @@ installed):
   augmentation of the issue (rotation 20, shifts 0.1, zoom 0.1, horizontal flip),
   224x224 float32, ``.prefetch(workers=2)``, all defaults otherwise.
 * ``fastaug RRC recipe``: file paths through ``fastaug.batches`` with
-  ``prefetch=2, workers=2`` (as the DataLoader's two workers); each batch
-  decodes its files (fastaug.io, the JPEG fast path when installed, on the io
-  thread pool) and runs ``RandomResizedCrop(224)``, flip, ``ToDtype``,
-  ``Normalize`` channels first in one pass.
+  ``prefetch=2, workers=2`` (as the DataLoader's two workers) straight into the
+  recipe ``RandomResizedCrop(224)``, flip, ``ToDtype``, ``Normalize`` (channels
+  first, one pass): it reads the headers, draws the crops, and decodes only the
+  crop boxes when libjpeg-turbo 3 is found (``fastaug._turbojpeg``; point
+  ``FASTAUG_LIBTURBOJPEG`` at one), else whole files (fastaug.io), on the io
+  thread pool. The row ``..., whole-file decode`` always decodes whole files
+  (``fastaug.io.load_array``) and runs the same recipe on the arrays.
 
 With one worker, fastaug's default thread rule gives that worker ``cores - 1``
 kernel and decode threads (a core for the training step): on 2 cores that is one
@@ -104,7 +107,7 @@ def _fastaug_directory(root: str, nb: int):
     return run
 
 
-def _fastaug_recipe(root: str, nb: int, antialias: bool = True):
+def _fastaug_recipe(root: str, nb: int, antialias: bool = True, region: bool = True):
     from fastaug import _pool, batches
     from fastaug import transforms as T
     from fastaug.io import load_array
@@ -114,8 +117,11 @@ def _fastaug_recipe(root: str, nb: int, antialias: bool = True):
     recipe = T.Compose([T.RandomResizedCrop(224, antialias=antialias), T.RandomHorizontalFlip(),
                         T.ToDtype(np.float32, scale=True), T.Normalize(MEAN, STD)],
                        data_format="channels_first")
+    # The recipe takes the paths: it reads the headers, draws, and decodes (only
+    # the crop boxes when libjpeg-turbo 3 is there, see fastaug._turbojpeg).
+    # region=False: the files decoded whole (fastaug.io), then the recipe.
 
-    def decode_then(batch_paths: list[str], rng: object = None) -> np.ndarray:
+    def whole(batch_paths: list[str], rng: object = None) -> np.ndarray:
         imgs: list[np.ndarray] = [None] * len(batch_paths)  # type: ignore[list-item]
 
         def one(i: int) -> None:
@@ -124,8 +130,10 @@ def _fastaug_recipe(root: str, nb: int, antialias: bool = True):
         _pool.run_each(one, len(batch_paths), _pool.resolve_threads(None), pool="io")
         return recipe(imgs, rng=rng)
 
+    fn = recipe if region else whole
+
     def run() -> int:
-        with batches(paths, labels, decode_then, batch_size=32, seed=0, prefetch=2,
+        with batches(paths, labels, fn, batch_size=32, seed=0, prefetch=2,
                      workers=2, indices=[k % per_epoch for k in range(nb)]) as s:
             for _ in s:
                 pass
@@ -198,6 +206,7 @@ def _other(builder: str, **kw):
 FA_DIR = "fastaug flow_from_directory (Keras-style, prefetch, 2 workers)"
 FA_RRC = "fastaug RRC recipe from files (batches, 2 workers)"
 FA_RRC_NOAA = "fastaug RRC recipe from files, antialias=False (batches, 2 workers)"
+FA_RRC_WHOLE = "fastaug RRC recipe from files, whole-file decode (batches, 2 workers)"
 
 
 def _load() -> str:
@@ -239,6 +248,7 @@ def main() -> None:
             (_other("tf_rrc_files", dct_method="INTEGER_ACCURATE"), FA_RRC),
         # tf.image.resize's default: no antialiasing; against fastaug doing the same.
         FA_RRC_NOAA: (lambda root, nb: _fastaug_recipe(root, nb, antialias=False), FA_RRC_NOAA),
+        FA_RRC_WHOLE: (lambda root, nb: _fastaug_recipe(root, nb, region=False), FA_RRC),
         "tf.data RRC: decode_and_crop_jpeg INTEGER_FAST, no antialias":
             (_other("tf_rrc_files", dct_method="INTEGER_FAST", antialias=False), FA_RRC_NOAA),
         "DALI CPU RRC: decoders.image_random_crop (2 threads)":

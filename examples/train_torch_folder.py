@@ -1,8 +1,9 @@
 """Train a small CNN with PyTorch on a folder of images, with the ImageNet-style recipe.
 
 A folder in torchvision's ``ImageFolder`` layout (one sub-folder per class) is
-read file by file: each batch decodes its JPEGs (images of any size) and runs
-``fastaug.transforms``' ImageNet training recipe on them in one native pass:
+read file by file: each batch's paths go straight into ``fastaug.transforms``'
+ImageNet training recipe, which decodes the JPEGs (images of any size; only the
+crop boxes when libjpeg-turbo 3 is found) and runs it in one native pass:
 ``RandomResizedCrop``, ``RandomHorizontalFlip``, ``ToDtype(float32, scale=True)``,
 ``Normalize``, channels first. Evaluation uses ``Resize`` + ``CenterCrop``.
 Batches arrive through :class:`fastaug.adapters.TorchIterableDataset`, keyed by
@@ -29,19 +30,8 @@ from torch import nn
 
 from fastaug import transforms as T
 from fastaug.adapters import TorchIterableDataset
-from fastaug.io import load_array
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
-
-
-class DecodeThen:
-    """Decode a batch of file paths (RGB, any sizes), then run a transforms recipe."""
-
-    def __init__(self, recipe: T.Compose) -> None:
-        self.recipe = recipe
-
-    def __call__(self, paths: list[str], rng: object = None) -> np.ndarray:
-        return self.recipe([load_array(p, "rgb") for p in paths], rng=rng)
 
 
 def make_folder(root: str, per_class: int = 48, seed: int = 0) -> str:
@@ -91,9 +81,10 @@ def main() -> None:
     paths, labels, classes = list_folder(root)
     print(f"{len(paths)} images in {len(classes)} classes under {root}")
 
-    train = DecodeThen(T.Compose([T.RandomResizedCrop(args.size), T.RandomHorizontalFlip(),
-                                  T.ToDtype(np.float32, scale=True), T.Normalize(MEAN, STD)],
-                                 data_format="channels_first", num_threads=1))
+    # A recipe takes file paths as well as arrays: it decodes them as RGB.
+    train = T.Compose([T.RandomResizedCrop(args.size), T.RandomHorizontalFlip(),
+                       T.ToDtype(np.float32, scale=True), T.Normalize(MEAN, STD)],
+                      data_format="channels_first", num_threads=1)
     ds = TorchIterableDataset(paths, labels, train, batch_size=args.batch_size,
                               seed=args.seed, prefetch=2 if args.loader_workers == 0 else 0)
     loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=args.loader_workers)
@@ -116,9 +107,9 @@ def main() -> None:
         print(f"epoch {epoch + 1}/{args.epochs}: loss {total / n:.4f}")
     print(f"trained {args.epochs} epochs in {time.perf_counter() - t0:.1f} s")
 
-    evaluate = DecodeThen(T.Compose([T.Resize(int(args.size * 256 / 224)),
-                                     T.CenterCrop(args.size), T.ToDtype(np.float32, scale=True),
-                                     T.Normalize(MEAN, STD)], data_format="channels_first"))
+    evaluate = T.Compose([T.Resize(int(args.size * 256 / 224)), T.CenterCrop(args.size),
+                          T.ToDtype(np.float32, scale=True), T.Normalize(MEAN, STD)],
+                         data_format="channels_first")
     model.eval()
     with torch.no_grad():
         correct = 0

@@ -10,7 +10,7 @@ import numpy as np
 from fastaug import resample as _rs
 from fastaug._validate import check_choice
 from fastaug.augment import make_rng
-from fastaug.transforms import _passes
+from fastaug.transforms import _files, _passes
 from fastaug.transforms._params import BatchParams, Step
 from fastaug.transforms._transforms import Transform
 
@@ -21,6 +21,8 @@ DATA_FORMATS = ("channels_last", "channels_first")
 
 def _sizes_of(images: Any) -> tuple[np.ndarray, int, np.dtype]:
     """(N, 2) sizes, channels and dtype of a batch in any accepted form."""
+    if isinstance(images, _files.FileBatch):
+        return images.sizes, 3, np.dtype(np.uint8)
     if isinstance(images, _rs.PackedImages):
         return (np.stack([images.heights, images.widths], axis=1), images.channels,
                 images.dtype)
@@ -48,8 +50,9 @@ def _sizes_of(images: Any) -> tuple[np.ndarray, int, np.dtype]:
             raise ValueError(f"images must all have the same dtype, got {sorted(map(str, dts))}")
         sizes = np.array([s[:2] for s in shapes], np.int64)
         return sizes, shapes[0][2], images[0].dtype
-    raise TypeError(f"images must be an (N, H, W, C) array, a sequence of (H, W, C) arrays or "
-                    f"a fastaug.resample.PackedImages, got {type(images).__name__}")
+    raise TypeError(f"images must be an (N, H, W, C) array, a sequence of (H, W, C) arrays, "
+                    f"a sequence of file paths or a fastaug.resample.PackedImages, got "
+                    f"{type(images).__name__}")
 
 
 class Compose(Transform):
@@ -61,6 +64,12 @@ class Compose(Transform):
     epilogue (see :mod:`fastaug.transforms._passes` for the few cases that take a
     second pass). Drawing is separate from pixels: :meth:`draw` returns a
     :class:`~fastaug.transforms.BatchParams`, :meth:`apply` replays one.
+
+    Images may also be given as file paths (a batch of ``fastaug.batches`` over
+    a list of paths): they are decoded as RGB uint8, and when the recipe starts
+    with a crop and libjpeg-turbo 3 is there, JPEGs are decoded only over their
+    crop boxes, with the same pixels as a whole decode then a crop (see
+    :mod:`fastaug.transforms._files` and :mod:`fastaug._turbojpeg`).
 
     Parameters
     ----------
@@ -137,12 +146,16 @@ class Compose(Transform):
         ``rng`` (a seed, a tuple such as ``(seed, epoch, batch)``, or a Generator)
         replaces the object's own generator for this draw.
         """
+        if _files.is_paths(images):
+            images = _files.read(images, self.num_threads)
         sizes, c, _ = _sizes_of(images)
         g = self.rng if rng is None else make_rng(rng, "rng")
         return BatchParams(sizes, tuple(self.make_steps(sizes, g)), c)
 
     def apply(self, images: Any, params: BatchParams) -> np.ndarray:
         """Run the recipe with given parameters (deterministic; draws nothing)."""
+        if _files.is_paths(images):
+            images = _files.read(images, self.num_threads)
         sizes, c, dtype = _sizes_of(images)
         if dtype not in (np.uint8, np.float32):
             raise TypeError(f"images must be uint8 or float32, got {dtype}")
@@ -155,10 +168,14 @@ class Compose(Transform):
         if params.channels != c:
             raise ValueError(f"params were drawn for {params.channels}-channel images, these "
                              f"have {c}")
+        if isinstance(images, _files.FileBatch):
+            images, params = _files.decode(images, params, self.num_threads)
         return _passes.run(params, images, dtype, self.data_format, self.num_threads)
 
     def __call__(self, images: Any, rng: Any = None, **kwargs: Any) -> np.ndarray:
         """Draw and apply: a new random draw per image (keyed by ``rng`` when given)."""
         if kwargs:
             raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}")
+        if _files.is_paths(images):
+            images = _files.read(images, self.num_threads)  # once for draw and apply
         return self.apply(images, self.draw(images, rng))
