@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---:|---:|---:|---:|")
     for name, ts in times.items():
         ref = reference(name)
-        if ref is None:
+        if ref is None or ref not in first:  # not comparable, or its row not run
             diff = "n/a"
         else:
             pairs = list(zip(first[name], first[ref]))
