@@ -168,7 +168,9 @@ def warp_nhwc(
         brights = _cached_vector(n, 1.0)
     to_uint8 = dst.dtype == np.uint8
     src1 = src.reshape(-1)
-    dst1 = dst.reshape(-1)
+    # Bytes whatever the output dtype: one kernel signature for uint8 and float32
+    # output (the kernel stores float32 values through an intrinsic).
+    dst1 = dst.reshape(-1).view(np.uint8)
     lo, hi = float(bright_range[0]), float(bright_range[1])
 
     kernel = _k.warp_shared
