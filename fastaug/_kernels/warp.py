@@ -4,20 +4,20 @@ Every image has its own inverse matrix (output pixel -> input coordinate). The p
 samples (nearest or bilinear) with scipy.ndimage's boundary modes, then applies the
 per-image channel shift and brightness and the cast/rescale to the output dtype.
 
-All arrays arrive C-contiguous and flattened, channels last, so one compiled
-kernel per (channel class, order) and input dtype serves every shape and option.
-The output arrives as bytes whatever its dtype (``to_uint8`` says which, at run
-time): a float32 output's values are stored through ``_store_f32``. Typing the
-output would double the compiled variants for two store loops' difference: 26
-compiles of about 2.2 s each in the test suite, 16 without. The channel class (1, 3, 4 or any) and the order reach
-``warp_shared`` as the lengths of tuple arguments: a tuple's length is part of
-its Numba type, so each pair is its own specialisation (literal trip counts,
-unrolled channel loops), and Numba prunes branches on ``len(tup)`` before
-typing, so a kernel never types or compiles the other classes' code. That is
-what keeps the first batch's compile short: no IR inlining of a shared body
-into eight wrappers (whose IR copies alone took seconds) and few separately
-compiled helpers. Flips, whole-pixel shifts and crops with nothing to do to
-the values are row copies (``copy_pixels``). Hot loops index with unsigned integers: Numba adds a
+All arrays arrive C-contiguous and flattened, channels last, so one compiled kernel
+per (channel class, order) and input dtype serves every shape and option. The output
+arrives as bytes whatever its dtype (``to_uint8`` says which, at run time): a
+float32 output's values are stored through ``_store_f32``. Typing the output would
+double the compiled variants for two store loops' difference: 26 compiles of about
+2.2 s each in the test suite, 16 without. The channel class (1, 3, 4 or any) and the
+order reach ``warp_shared`` as the lengths of tuple arguments: a tuple's length is
+part of its Numba type, so each pair is its own specialisation (literal trip counts,
+unrolled channel loops), and Numba prunes branches on ``len(tup)`` before typing, so
+a kernel never types or compiles the other classes' code. That is what keeps the
+first batch's compile short: no IR inlining of a shared body into eight wrappers
+(whose IR copies alone took seconds) and few separately compiled helpers. Flips,
+whole-pixel shifts and crops with nothing to do to the values are row copies
+(``copy_pixels``). Hot loops index with unsigned integers: Numba adds a
 negative-index check to every signed index, which was about 40% of the gather
 loop's instructions and stopped the vectoriser. Three- and four-channel images
 take the four-lane steps of ``lanes.py`` (vector IR that LLVM would not produce
