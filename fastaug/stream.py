@@ -94,6 +94,10 @@ _WAIT_SLICE = 0.1
 _STARVED_WAIT = 0.25
 _STARVED_MIN_TASKS = 2
 _STARVED_MIN_NS = 2_000_000
+# ... in this many windows of those in a row: one window over the line is a blip
+# (on an idle 2-core machine 2 in 10 prefetching epochs had one: 37-41% waiting in
+# a window of two batches), a process on the cores shows in every window.
+_STARVED_WINDOWS = 2
 # For this long after starved workers were seen, new streams start by making
 # their batches on the consumer's thread (the next epoch's stream, say); after
 # it, one measures again.
@@ -310,6 +314,7 @@ class Stream(Iterator[Any]):
         # soon after another one found the cores busy starts that way.
         self._inline = depth > 0 and time.monotonic() - _last_starved[0] < _STARVED_MEMORY_S
         self._usage_mark = (0, 0, 0)
+        self._starved_windows = 0
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None:
@@ -387,18 +392,18 @@ class Stream(Iterator[Any]):
     def _check_starved(self) -> None:
         """Make the batches on the consumer's thread once the workers lack CPU.
 
-        A worker running a task normally has a core to itself: it waits for a
-        CPU (runnable, not running) for a few percent of its time at most. When
-        another process keeps the cores busy it waits about half the time (with
-        a process spinning on one of two cores here), and the consumer and the
-        workers then wait for each other, each descheduled in turn while holding
-        the GIL: prefetching was 1.13-1.26x slower than producing and consuming
-        on one thread. Past a quarter, after two batches, the stream stops
-        handing batches to its workers and makes them where they are used, with
-        all cores' threads, as a synchronous loop would (the batches are the
-        same either way). Waiting for I/O or a lock is not waiting for a CPU, so
-        workers that read files are not mistaken for starved ones. Streams
-        created in the next ``_STARVED_MEMORY_S`` seconds start that way too,
+        A worker running a task normally has a core to itself: it waits for a CPU
+        (runnable, not running) for a few percent of its time at most. When another
+        process keeps the cores busy it waits about half the time (with a process
+        spinning on one of two cores here), and the consumer and the workers then wait
+        for each other, each descheduled in turn while holding the GIL: prefetching was
+        1.13-1.26x slower than producing and consuming on one thread. Past a quarter, in
+        two windows of two batches or more in a row (one such window is a blip an idle
+        machine shows now and then), the stream stops handing batches to its workers and
+        makes them where they are used, with all cores' threads, as a synchronous loop
+        would (the batches are the same either way). Waiting for I/O or a lock is not
+        waiting for a CPU, so workers that read files are not mistaken for starved ones.
+        Streams created in the next ``_STARVED_MEMORY_S`` seconds start that way too,
         and the first one after that measures again.
         """
         pool = self._state.pool
@@ -411,7 +416,11 @@ class Stream(Iterator[Any]):
         # The last few tasks only: a first one that compiled kernels for seconds
         # must not hide what the machine is like now.
         self._usage_mark = (run, wait, tasks)
-        if wait - wait0 > _STARVED_WAIT * (run - run0 + wait - wait0):
+        if wait - wait0 <= _STARVED_WAIT * (run - run0 + wait - wait0):
+            self._starved_windows = 0
+            return
+        self._starved_windows += 1
+        if self._starved_windows >= _STARVED_WINDOWS:
             self._inline = True
             _last_starved[0] = time.monotonic()
 

@@ -274,6 +274,36 @@ def test_starved_workers_hand_production_to_the_consumer(monkeypatch, starved):
         assert inline == []
 
 
+def test_one_starved_window_is_a_blip(monkeypatch):
+    # An idle machine shows a window of two batches with a third of their time
+    # waiting now and then: the workers keep their batches. The same wait in
+    # every window is a busy machine (the test above).
+    import fastaug.stream as stream_mod
+
+    lock = threading.Lock()
+    clock = {"run": 0, "wait": 0, "reads": 0}
+
+    def fake():
+        with lock:
+            clock["reads"] += 1
+            clock["run"] += 1_000_000
+            # Waiting during the first two tasks only (two reads per task).
+            clock["wait"] += 1_000_000 if clock["reads"] <= 4 else 0
+            return clock["run"], clock["wait"]
+
+    monkeypatch.setattr(stream_mod, "_sched_times", fake)
+    monkeypatch.setattr(stream_mod, "_last_starved", [-1e9])
+    made_on = []
+
+    def task(i):
+        made_on.append(threading.current_thread().name)
+        return i
+
+    with Stream((lambda i=i: task(i) for i in range(20)), workers=1, depth=2) as s:
+        assert list(s) == list(range(20))
+    assert threading.current_thread().name not in made_on
+
+
 def test_a_stream_after_starved_workers_starts_on_the_consumer(monkeypatch):
     # The next epoch's stream, soon after: no batch waits for a starved worker
     # before it is measured again.
