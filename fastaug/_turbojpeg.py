@@ -80,6 +80,10 @@ class _Region(ctypes.Structure):
                 ("h", ctypes.c_int)]
 
 
+class _Scale(ctypes.Structure):
+    _fields_ = [("num", ctypes.c_int), ("denom", ctypes.c_int)]
+
+
 def _candidates() -> list[str]:
     names = [ctypes.util.find_library("turbojpeg")]
     ext = ".dylib" if sys.platform == "darwin" else ".so"
@@ -99,6 +103,7 @@ def _bind(lib: Any) -> Any:
     lib.tj3Get.argtypes = [ctypes.c_void_p, ctypes.c_int]
     lib.tj3DecompressHeader.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
     lib.tj3SetCroppingRegion.argtypes = [ctypes.c_void_p, _Region]
+    lib.tj3SetScalingFactor.argtypes = [ctypes.c_void_p, _Scale]
     lib.tj3Decompress8.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
                                    ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
     return lib
@@ -111,7 +116,8 @@ def _load() -> tuple[Any, str] | None:
             lib = ctypes.CDLL(name)
         except OSError:
             lib = None
-        if lib is not None and hasattr(lib, "tj3Init") and hasattr(lib, "tj3SetCroppingRegion"):
+        if lib is not None and all(hasattr(lib, f) for f in (
+                "tj3Init", "tj3SetCroppingRegion", "tj3SetScalingFactor")):
             return _bind(lib), name
         if env:
             raise ValueError(f"{ENV}={env!r} must name a libturbojpeg of version 3.0 or later "
@@ -201,8 +207,9 @@ def header(data: bytes, max_pixels: int | None = None) -> tuple[int, int, int] |
 
 
 def decode_region(data: bytes, size: tuple[int, int, int], top: int, left: int,
-                  height: int, width: int) -> tuple[np.ndarray, int, int] | None:
-    """Decode the part of a JPEG that holds a box, as RGB.
+                  height: int, width: int, scale: int = 1
+                  ) -> tuple[np.ndarray, int, int] | None:
+    """Decode the part of a JPEG that holds a box, as RGB, at full size or 1/``scale``.
 
     Parameters
     ----------
@@ -211,15 +218,18 @@ def decode_region(data: bytes, size: tuple[int, int, int], top: int, left: int,
     size : (height, width, subsampling)
         What :func:`header` returned for ``data``.
     top, left, height, width : int
-        The box, inside the image.
+        The box, inside the image, in the coordinates of the image decoded at
+        1/``scale`` (``ceil(H / scale)`` by ``ceil(W / scale)``).
+    scale : {1, 2, 4, 8}
+        libjpeg's DCT scaling.
 
     Returns
     -------
     (region, y0, x0) or None
         ``region``, a C-contiguous (h, w, 3) uint8 array, holds rows ``y0 ...``
-        and columns ``x0 ...`` of the image (the box and up to an iMCU more on
-        each side), with the pixels of the whole image's decode. None when the
-        library reports an error or a warning.
+        and columns ``x0 ...`` of the image decoded at 1/``scale`` (the box and up
+        to an iMCU more on each side), with the pixels of that whole image's
+        decode. None when the library reports an error or a warning.
 
     Examples
     --------
@@ -240,12 +250,15 @@ def decode_region(data: bytes, size: tuple[int, int, int], top: int, left: int,
     >>> ok
     True
     """
-    ih, iw, ss = size
+    if scale not in (1, 2, 4, 8):
+        raise ValueError(f"scale must be 1, 2, 4 or 8, got {scale!r}")
+    fh, fw, ss = size
+    ih, iw = -(-fh // scale), -(-fw // scale)
     if not (top >= 0 and left >= 0 and height >= 1 and width >= 1
             and top + height <= ih and left + width <= iw):
         raise ValueError(f"box (top={top}, left={left}, height={height}, width={width}) must "
                          f"lie inside the {ih}x{iw} image")
-    mcu = _MCU_WIDTH[ss]
+    mcu = -(-_MCU_WIDTH[ss] // scale)  # the iMCU width at this scale (TJSCALED)
     x0 = max(0, left - _MARGIN) // mcu * mcu
     x1 = min(iw, left + width + _MARGIN)
     y0, y1 = top, top + height
@@ -254,7 +267,9 @@ def decode_region(data: bytes, size: tuple[int, int, int], top: int, left: int,
     h = _handle()
     if lib.tj3DecompressHeader(h.h, data, len(data)) != 0:
         return None
-    # The handle keeps its last region: set it for every file.
+    # The handle keeps its last scale and region: set both for every file.
+    if lib.tj3SetScalingFactor(h.h, _Scale(1, scale)) != 0:
+        return None
     if lib.tj3SetCroppingRegion(h.h, _Region(x0, y0, x1 - x0, y1 - y0)) != 0:
         return None
     if lib.tj3Decompress8(h.h, data, len(data), out.ctypes.data, out.strides[0],

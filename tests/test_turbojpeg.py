@@ -148,6 +148,33 @@ def test_region_property(h, w, samp, progressive, restart, fy, fx, fh, fw):
 
 
 @needs_lib
+@pytest.mark.parametrize("samp", ["Y444", "Y422", "Y420", "GRAY"])
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_scaled_region_is_the_scaled_decode_cropped(tj3, samp, scale):
+    import simplejpeg
+
+    h, w = 203, 317
+    data = _encode(_photo(h, w, 3), samp)
+    hdr = tj3.header(data)
+    sh, sw = -(-h // scale), -(-w // scale)
+    # The whole image at 1/scale, by another binding of libjpeg-turbo.
+    whole = simplejpeg.decode_jpeg(data, colorspace="rgb", min_height=sh, min_width=sw)
+    assert whole.shape[:2] == (sh, sw)
+    rng = np.random.default_rng(scale)
+    for _ in range(40):
+        top, left = int(rng.integers(0, sh)), int(rng.integers(0, sw))
+        bh, bw = int(rng.integers(1, sh - top + 1)), int(rng.integers(1, sw - left + 1))
+        region, y0, x0 = tj3.decode_region(data, hdr, top, left, bh, bw, scale=scale)
+        np.testing.assert_array_equal(
+            region[top - y0:top - y0 + bh, left - x0:left - x0 + bw],
+            whole[top:top + bh, left:left + bw], err_msg=f"{samp} 1/{scale}")
+    with pytest.raises(ValueError, match="scale must be 1, 2, 4 or 8"):
+        tj3.decode_region(data, hdr, 0, 0, 1, 1, scale=3)
+    with pytest.raises(ValueError, match=f"inside the {sh}x{sw} image"):
+        tj3.decode_region(data, hdr, 0, 0, sh + 1, 1, scale=scale)
+
+
+@needs_lib
 def test_bad_data_and_boxes(tj3):
     data = _encode(_photo(40, 48, 0), "Y420")
     hdr = tj3.header(data)
@@ -216,6 +243,8 @@ def test_recipe_on_paths_is_the_recipe_on_decoded_images(request, folder, mode, 
         request.getfixturevalue("tj3")
     else:
         request.getfixturevalue("no_tj3")
+    # Full-size decoding only (DCT scaling: test_scaled_decoding_*).
+    request.getfixturevalue("monkeypatch").setattr(fio, "DRAFT", False)
     recipe = RECIPES[name]()
     recipe.num_threads = threads
     decoded = [fio.load_array(p, "rgb") for p in folder]
@@ -286,3 +315,106 @@ def test_truncated_jpeg(tj3, folder, tmp_path):
         T.Compose([T.CenterCrop(370)])([str(cut)])
     with pytest.raises(ValueError, match="cut.jpg"):
         T.Compose([T.Resize(30)])([str(cut)])
+
+
+# --- DCT-scaled decoding (fastaug.io.DRAFT) ------------------------------------------
+
+
+def _smooth_photo(h: int, w: int, seed: int) -> np.ndarray:
+    """Photo-like content: smooth gradients, a few flat shapes with sharp edges and
+    mild noise (as bench/make_jpeg_folder.py), rather than a high-frequency pattern."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([150 * xx / w + 40, 120 * yy / h + 60, 90 * (xx + yy) / (h + w) + 80], 2)
+    for _ in range(4):
+        t, lf = rng.integers(0, h // 2), rng.integers(0, w // 2)
+        img[t:t + h // 3, lf:lf + w // 3] = rng.integers(0, 256, 3)
+    return np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory):
+    d = tmp_path_factory.mktemp("big")
+    paths = []
+    for i, (h, w) in enumerate([(600, 800), (800, 600), (768, 1024), (481, 653)]):
+        p = d / f"big_{i}.jpg"
+        Image.fromarray(_smooth_photo(h, w, i)).save(p, quality=90)
+        paths.append(str(p))
+    return paths
+
+
+@pytest.mark.parametrize("mode", ["tj3", "simplejpeg"])
+def test_scaled_decoding_follows_the_rule(request, big_folder, mode):
+    from fastaug.transforms import _files
+
+    if mode == "tj3" and LIB is None:
+        pytest.skip("no libturbojpeg 3 (the turbojpeg wheel)")
+    request.getfixturevalue("tj3" if mode == "tj3" else "no_tj3")
+    # Resize first, shorter side to 64: 600x800 -> 1/4 (150x200: >= 2 x 64x85),
+    # 481x653 -> 1/2 (241x327; 1/4 would be 121 < 128).
+    recipe = T.Compose([T.Resize(64)])
+    files = _files.read(big_folder, 1)
+    params = recipe.draw(files, rng=0)
+    images, moved = _files.decode(files, params, 1)
+    scales = [4, 4, 4, 2]
+    for (h, w), a, s in zip(files.sizes, images, scales):
+        if mode == "simplejpeg":  # the whole image at 1/s
+            assert a.shape[:2] == (-(-h // s), -(-w // s))
+        else:  # a region of it: at most the whole, at least the box
+            assert a.shape[0] <= -(-h // s) and a.shape[1] <= -(-w // s)
+    assert moved.steps[0].kind == "crop" and moved.steps[1].kind == "resize"
+    np.testing.assert_array_equal(moved.steps[1].values["sizes"],
+                                  params.steps[0].values["sizes"])
+    # Nothing scales below a twofold gap, nor without antialiasing, nor with nearest:
+    # full-size decoding, the same pixels as fastaug.io's.
+    for r in (T.Compose([T.Resize(200), T.CenterCrop(190)]),
+              T.Compose([T.Resize(64, antialias=False), T.CenterCrop(60)]),
+              T.Compose([T.Resize(64, interpolation="nearest"), T.CenterCrop(60)])):
+        imgs, _ = _files.decode(files, r.draw(files, rng=0), 1)
+        assert [a.shape[:2] for a in imgs] == [tuple(hw) for hw in files.sizes]
+        np.testing.assert_array_equal(
+            r(big_folder, rng=1), r([fio.load_array(p, "rgb") for p in big_folder], rng=1))
+
+
+def test_scaled_decoding_is_the_same_with_both_decoders(request, big_folder):
+    """TurboJPEG 3's scaled region and simplejpeg's scaled whole image: one recipe
+    output, bit for bit (the same libjpeg-turbo arithmetic; the region is exact)."""
+    if LIB is None:
+        pytest.skip("no libturbojpeg 3 (the turbojpeg wheel)")
+    recipe = T.Compose([T.RandomResizedCrop(48, scale=(0.3, 1.0)), T.RandomHorizontalFlip()])
+    request.getfixturevalue("no_tj3")
+    want = [recipe(big_folder, rng=(0, 0, k)) for k in range(4)]
+    request.getfixturevalue("tj3")
+    got = [recipe(big_folder, rng=(0, 0, k)) for k in range(4)]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("mode", ["tj3", "simplejpeg"])
+def test_scaled_decoding_is_close_to_full_size(request, big_folder, mode):
+    """Tolerance: a DCT-scaled decode is libjpeg's own shrink (its scaled IDCT,
+    close to averaging s x s blocks), and the antialiased resize then shrinks at
+    least twofold more; the full-size path is one antialiased resize. The two
+    filters differ most at sharp edges. On these photo-like images: mean
+    |difference| at most 1 level and 99% of values within 12 levels (measured
+    0.6 and 8-10 on the benchmark's JPEG folder); flat regions agree."""
+    if mode == "tj3" and LIB is None:
+        pytest.skip("no libturbojpeg 3 (the turbojpeg wheel)")
+    request.getfixturevalue("tj3" if mode == "tj3" else "no_tj3")
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    for recipe in (T.Compose([T.RandomResizedCrop(64)]),
+                   T.Compose([T.Resize(60), T.CenterCrop(56)]),
+                   T.Compose([T.RandomResizedCrop(40, interpolation="bicubic"),
+                              T.ToDtype(np.float32, scale=True)])):
+        diffs = []
+        for k in range(3):
+            scaled = recipe(big_folder, rng=(1, 0, k))
+            monkeypatch.setattr(fio, "DRAFT", False)
+            full = recipe(big_folder, rng=(1, 0, k))
+            monkeypatch.setattr(fio, "DRAFT", True)
+            d = np.abs(scaled.astype(np.float64) - full.astype(np.float64))
+            diffs.append(d.ravel() * (255.0 if scaled.dtype == np.float32 else 1.0))
+        d = np.concatenate(diffs)
+        assert d.mean() <= 1.0 and np.percentile(d, 99) <= 12, (recipe, d.mean(),
+                                                                 np.percentile(d, 99))
+        assert d.max() > 0  # scaled decoding did happen
