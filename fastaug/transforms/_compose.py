@@ -66,10 +66,12 @@ class Compose(Transform):
     :class:`~fastaug.transforms.BatchParams`, :meth:`apply` replays one.
 
     Images may also be given as file paths (a batch of ``fastaug.batches`` over
-    a list of paths): they are decoded as RGB uint8, and when the recipe starts
-    with a crop and libjpeg-turbo 3 is there, JPEGs are decoded only over their
-    crop boxes, with the same pixels as a whole decode then a crop (see
-    :mod:`fastaug.transforms._files` and :mod:`fastaug._turbojpeg`).
+    a list of paths): they are decoded as RGB uint8. When the recipe starts with
+    a crop and libjpeg-turbo 3 is there, JPEGs are decoded only over their crop
+    boxes, with the same pixels as a whole decode then a crop; when its first
+    resize shrinks fourfold or more, large JPEGs are decoded at 1/2, 1/4 or 1/8
+    scale (``fastaug.io.DRAFT``; see :mod:`fastaug.transforms._files` and
+    :mod:`fastaug._turbojpeg`).
 
     Parameters
     ----------
