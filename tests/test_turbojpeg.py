@@ -73,6 +73,18 @@ def no_tj3(monkeypatch):
     monkeypatch.setattr(_turbojpeg, "_found", None)
 
 
+@pytest.fixture(params=["tj3", "no-tj3"])
+def decoder(request):
+    """Each test twice: region decoding on (the bundled library) and off."""
+    if request.param == "tj3":
+        if LIB is None:
+            pytest.skip("no libturbojpeg 3 (the turbojpeg wheel)")
+        request.getfixturevalue("tj3")
+    else:
+        request.getfixturevalue("no_tj3")
+    return request.param
+
+
 def _photo(h: int, w: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w]
@@ -232,19 +244,12 @@ RECIPES = {
 }
 
 
-@pytest.mark.parametrize("mode", ["tj3", "whole"])
 @pytest.mark.parametrize("name", sorted(RECIPES))
 @pytest.mark.parametrize("threads", [1, 2])
-def test_recipe_on_paths_is_the_recipe_on_decoded_images(request, folder, mode, name,
+def test_recipe_on_paths_is_the_recipe_on_decoded_images(monkeypatch, folder, decoder, name,
                                                           threads):
-    if mode == "tj3":
-        if LIB is None:
-            pytest.skip("no libturbojpeg 3 (the turbojpeg wheel)")
-        request.getfixturevalue("tj3")
-    else:
-        request.getfixturevalue("no_tj3")
     # Full-size decoding only (DCT scaling: test_scaled_decoding_*).
-    request.getfixturevalue("monkeypatch").setattr(fio, "DRAFT", False)
+    monkeypatch.setattr(fio, "DRAFT", False)
     recipe = RECIPES[name]()
     recipe.num_threads = threads
     decoded = [fio.load_array(p, "rgb") for p in folder]
@@ -252,14 +257,10 @@ def test_recipe_on_paths_is_the_recipe_on_decoded_images(request, folder, mode, 
         got = recipe(folder, rng=key)
         want = recipe(decoded, rng=key)
         assert got.shape == want.shape and got.dtype == want.dtype
-        np.testing.assert_array_equal(got, want, err_msg=f"{name} {mode} {key}")
+        np.testing.assert_array_equal(got, want, err_msg=f"{name} {decoder} {key}")
 
 
-@pytest.mark.parametrize("mode", ["tj3", "whole"])
-def test_draw_and_apply_on_paths(request, folder, mode):
-    if mode == "tj3" and LIB is None:
-        pytest.skip("no libturbojpeg 3 (the turbojpeg wheel)")
-    request.getfixturevalue(mode if mode == "tj3" else "no_tj3")
+def test_draw_and_apply_on_paths(folder, decoder):
     recipe = RECIPES["rrc"]()
     params = recipe.draw(folder, rng=(1, 2, 3))
     sizes = [fio.load_array(p, "rgb").shape[:2] for p in folder]
@@ -271,13 +272,9 @@ def test_draw_and_apply_on_paths(request, folder, mode):
     np.testing.assert_array_equal(recipe.apply(folder, params), recipe(folder, rng=(1, 2, 3)))
 
 
-@pytest.mark.parametrize("mode", ["tj3", "whole"])
-def test_files_in_batches(request, folder, mode):
+def test_files_in_batches(folder, decoder):
     from fastaug import batches
 
-    if mode == "tj3" and LIB is None:
-        pytest.skip("no libturbojpeg 3 (the turbojpeg wheel)")
-    request.getfixturevalue(mode if mode == "tj3" else "no_tj3")
     recipe = RECIPES["rrc"]()
     labels = np.arange(len(folder))
     got = [(x, y) for x, y in batches(folder, labels, recipe, batch_size=4, seed=5,
@@ -343,13 +340,9 @@ def big_folder(tmp_path_factory):
     return paths
 
 
-@pytest.mark.parametrize("mode", ["tj3", "simplejpeg"])
-def test_scaled_decoding_follows_the_rule(request, big_folder, mode):
+def test_scaled_decoding_follows_the_rule(big_folder, decoder):
     from fastaug.transforms import _files
 
-    if mode == "tj3" and LIB is None:
-        pytest.skip("no libturbojpeg 3 (the turbojpeg wheel)")
-    request.getfixturevalue("tj3" if mode == "tj3" else "no_tj3")
     # Resize first, shorter side to 64: 600x800 -> 1/4 (150x200: >= 2 x 64x85),
     # 481x653 -> 1/2 (241x327; 1/4 would be 121 < 128).
     recipe = T.Compose([T.Resize(64)])
@@ -358,7 +351,7 @@ def test_scaled_decoding_follows_the_rule(request, big_folder, mode):
     images, moved = _files.decode(files, params, 1)
     scales = [4, 4, 4, 2]
     for (h, w), a, s in zip(files.sizes, images, scales):
-        if mode == "simplejpeg":  # the whole image at 1/s
+        if decoder == "no-tj3":  # simplejpeg: the whole image at 1/s
             assert a.shape[:2] == (-(-h // s), -(-w // s))
         else:  # a region of it: at most the whole, at least the box
             assert a.shape[0] <= -(-h // s) and a.shape[1] <= -(-w // s)
@@ -390,18 +383,13 @@ def test_scaled_decoding_is_the_same_with_both_decoders(request, big_folder):
         np.testing.assert_array_equal(g, w)
 
 
-@pytest.mark.parametrize("mode", ["tj3", "simplejpeg"])
-def test_scaled_decoding_is_close_to_full_size(request, big_folder, mode):
+def test_scaled_decoding_is_close_to_full_size(monkeypatch, big_folder, decoder):
     """Tolerance: a DCT-scaled decode is libjpeg's own shrink (its scaled IDCT,
     close to averaging s x s blocks), and the antialiased resize then shrinks at
     least twofold more; the full-size path is one antialiased resize. The two
     filters differ most at sharp edges. On these photo-like images: mean
     |difference| at most 1 level and 99% of values within 12 levels (measured
     0.6 and 8-10 on the benchmark's JPEG folder); flat regions agree."""
-    if mode == "tj3" and LIB is None:
-        pytest.skip("no libturbojpeg 3 (the turbojpeg wheel)")
-    request.getfixturevalue("tj3" if mode == "tj3" else "no_tj3")
-    monkeypatch = request.getfixturevalue("monkeypatch")
     for recipe in (T.Compose([T.RandomResizedCrop(64)]),
                    T.Compose([T.Resize(60), T.CenterCrop(56)]),
                    T.Compose([T.RandomResizedCrop(40, interpolation="bicubic"),
