@@ -215,3 +215,37 @@ def test_one_channel_bilinear_matches_scipy(mode: str) -> None:
     # Off by one level only where scipy's value is within 1e-3 of a .5 boundary.
     near_tie = np.abs(ref - np.floor(ref) - 0.5) < 1e-3
     assert np.all((off == 0) | ((np.abs(off) == 1) & near_tie))
+
+
+def _scalar_minmax(buf: np.ndarray) -> tuple[float, float]:
+    # The loop the kernel had: Numba's min/max step, from buf[0].
+    vmin = vmax = buf[0]
+    for x in buf:
+        vmin = x if x < vmin else vmin
+        vmax = x if x > vmax else vmax
+    return vmin, vmax
+
+
+def test_vector_minmax_is_the_scalar_loop() -> None:
+    # The channel shift's range (Keras clips to the warped image's own min and
+    # max): sixteen lanes must give the loop's values for every length (tails),
+    # with NaNs ignored unless the first value is NaN.
+    from numba import njit
+
+    from fastaug._kernels.warp import _minmax_f32
+
+    minmax = njit(lambda b, n: _minmax_f32(b, n))
+    rng = np.random.default_rng(0)
+    for n in [1, 2, 15, 16, 17, 31, 32, 33, 100, 257]:
+        for case in range(4):
+            b = rng.normal(0, 50, n).astype(np.float32)
+            if case == 1 and n > 3:
+                b[[1, n // 2, n - 1]] = np.nan
+            if case == 2:
+                b[0] = np.nan
+            if case == 3:
+                b[:] = 7.0
+            got = minmax(b, n)
+            want = _scalar_minmax(b)
+            np.testing.assert_array_equal(np.array(got, np.float32),
+                                          np.array(want, np.float32), err_msg=f"{n} {case}")

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from ._jit import kernel
@@ -99,6 +100,72 @@ def _store_f32(typingctx, dst, i, value):
         ptr = builder.gep(builder.bitcast(data, ir.FloatType().as_pointer()), [idx])
         builder.store(val, ptr, align=1)
         return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_MINMAX_LANES = 16
+
+
+@intrinsic
+def _minmax_f32(typingctx, buf, count):
+    """``(min, max)`` of ``buf[:count]`` (float32, ``count >= 1``), as the scalar loop
+    ``vmin = min(vmin, x); vmax = max(vmax, x)`` from ``buf[0]`` gives them.
+
+    Sixteen lanes, each started from ``buf[0]`` and updated with Numba's own
+    ``min``/``max`` step (``x < acc ? x : acc``: a NaN never replaces a number, and
+    a NaN ``buf[0]`` stays), then the lanes reduced with the same step: the same
+    value as the loop, which LLVM does not vectorise (a float reduction needs
+    fast-math). Only the sign of a zero minimum or maximum may differ.
+    """
+    if not (isinstance(buf, types.Array) and buf.dtype == types.float32):
+        raise TypeError("_minmax_f32: expected a float32 array")
+    sig = types.UniTuple(types.float32, 2)(buf, count)
+
+    def codegen(context, builder, signature, args):
+        tys = signature.args
+        f32 = ir.FloatType()
+        lanes = _MINMAX_LANES
+        vt = ir.VectorType(f32, lanes)
+        data = context.make_array(tys[0])(context, builder, args[0]).data
+        n64 = context.cast(builder, args[1], tys[1], types.int64)
+        first = builder.load(data)
+        splat = builder.insert_element(ir.Constant(vt, ir.Undefined), first,
+                                       ir.Constant(ir.IntType(32), 0))
+        splat = builder.shuffle_vector(splat, splat, ir.Constant(
+            ir.VectorType(ir.IntType(32), lanes), [0] * lanes))
+        vmin = cgutils.alloca_once_value(builder, splat)
+        vmax = cgutils.alloca_once_value(builder, splat)
+        nblk = builder.sdiv(n64, ir.Constant(ir.IntType(64), lanes))
+        with cgutils.for_range(builder, nblk) as loop:
+            off = builder.mul(loop.index, ir.Constant(ir.IntType(64), lanes))
+            v = builder.load(builder.bitcast(builder.gep(data, [off]), vt.as_pointer()),
+                             align=4)
+            lo = builder.load(vmin)
+            hi = builder.load(vmax)
+            builder.store(builder.select(builder.fcmp_ordered("<", v, lo), v, lo), vmin)
+            builder.store(builder.select(builder.fcmp_ordered(">", v, hi), v, hi), vmax)
+        lo_acc = cgutils.alloca_once_value(builder, first)
+        hi_acc = cgutils.alloca_once_value(builder, first)
+        lo_v = builder.load(vmin)
+        hi_v = builder.load(vmax)
+        for j in range(lanes):
+            idx = ir.Constant(ir.IntType(32), j)
+            a = builder.extract_element(lo_v, idx)
+            b = builder.extract_element(hi_v, idx)
+            cur = builder.load(lo_acc)
+            builder.store(builder.select(builder.fcmp_ordered("<", a, cur), a, cur), lo_acc)
+            cur = builder.load(hi_acc)
+            builder.store(builder.select(builder.fcmp_ordered(">", b, cur), b, cur), hi_acc)
+        tail = builder.mul(nblk, ir.Constant(ir.IntType(64), lanes))
+        with cgutils.for_range(builder, builder.sub(n64, tail)) as loop:
+            x = builder.load(builder.gep(data, [builder.add(tail, loop.index)]))
+            cur = builder.load(lo_acc)
+            builder.store(builder.select(builder.fcmp_ordered("<", x, cur), x, cur), lo_acc)
+            cur = builder.load(hi_acc)
+            builder.store(builder.select(builder.fcmp_ordered(">", x, cur), x, cur), hi_acc)
+        return context.make_tuple(builder, signature.return_type,
+                                  (builder.load(lo_acc), builder.load(hi_acc)))
 
     return sig, codegen
 
@@ -618,11 +685,7 @@ def warp_shared(ctrl, chunk, src, index, dst, ntotal, h, w, cn, oh, ow, mats, sh
                         continue
                     count = oh * rowlen
                     if shift_on:
-                        vmin = buf[0]
-                        vmax = buf[0]
-                        for i in range(count):
-                            vmin = min(vmin, buf[i])
-                            vmax = max(vmax, buf[i])
+                        vmin, vmax = _minmax_f32(buf, count)
                         s = np.float32(shifts[n])
                         for i in range(count):
                             buf[i] = min(max(buf[i] + s, vmin), vmax)
