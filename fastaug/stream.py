@@ -103,6 +103,11 @@ _STARVED_WINDOWS = 2
 # it, one measures again.
 _STARVED_MEMORY_S = 2.0
 _last_starved = [-_STARVED_MEMORY_S]
+# The consumer's CPU use as the last stream ended (Stream._observe_consumer), and
+# when: the next stream within this many seconds (the next epoch's) starts from
+# it, so producers that were given every core keep them from the first batch on.
+_CONSUMER_MEMORY_S = 10.0
+_last_consumer = [1.0, -_CONSUMER_MEMORY_S]
 
 
 def _sched_times() -> tuple[int, int] | None:
@@ -308,7 +313,10 @@ class Stream(Iterator[Any]):
         # (thread, thread CPU time, wall time) when the last batch was handed out,
         # and a running estimate of the consumer's own CPU use (1: a core).
         self._mark: tuple[int, float, float] | None = None
-        self._consumer_load = 1.0
+        load, when = _last_consumer
+        self._consumer_load = load if time.monotonic() - when < _CONSUMER_MEMORY_S else 1.0
+        if self._state.pool is not None:
+            self._state.pool.share[0] = self._share()
         # Set once the workers are seen starved of CPU: the consumer then makes
         # the remaining batches itself (see _check_starved). A stream that starts
         # soon after another one found the cores busy starts that way.
@@ -371,7 +379,9 @@ class Stream(Iterator[Any]):
         step on the CPU: keep a core for it, the default share) or mostly waits
         (for the next batch, or a GPU step that blocks): then the producers may
         use every core. Measured as the consumer thread's CPU time over the wall
-        time from one batch to the next, smoothed.
+        time from one batch to the next, smoothed; a stream that starts within
+        ``_CONSUMER_MEMORY_S`` of another's last batch (the next epoch's) starts
+        from that measure instead of assuming a busy consumer.
         """
         pool = self._state.pool
         me = threading.get_ident()
@@ -384,10 +394,14 @@ class Stream(Iterator[Any]):
             return
         load = min(1.0, (now[1] - mark[1]) / wall)
         self._consumer_load = 0.5 * self._consumer_load + 0.5 * load
-        share = _pool.producer_threads(self._workers)
+        _last_consumer[:] = [self._consumer_load, time.monotonic()]
+        pool.share[0] = self._share()
+
+    def _share(self) -> int:
+        """Kernel threads per worker for the consumer's measured CPU use."""
         if self._consumer_load < 0.25:
-            share = max(1, _pool.cpu_count() // self._workers)
-        pool.share[0] = share
+            return max(1, _pool.cpu_count() // self._workers)
+        return _pool.producer_threads(self._workers)
 
     def _check_starved(self) -> None:
         """Make the batches on the consumer's thread once the workers lack CPU.

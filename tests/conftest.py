@@ -20,15 +20,17 @@ collect_ignore_glob = ["fixtures/make_*.py"]
 
 
 @pytest.fixture(autouse=True)
-def _no_remembered_starvation(monkeypatch):
-    """Each test starts with no memory of starved stream workers.
+def _no_remembered_streams(monkeypatch):
+    """Each test starts with no memory of earlier streams.
 
     A stream that finds its workers starved of CPU makes the streams of the next
-    seconds start on the consumer's thread (``fastaug.stream._check_starved``). On
-    a busy test machine one test's finding would change where a later test's
-    batches are made; the results are the same, but tests that look at the
-    workers' thread settings would see the consumer's.
+    seconds start on the consumer's thread (``fastaug.stream._check_starved``), and
+    a stream starts from the last one's measure of its consumer's CPU use
+    (``_observe_consumer``). On a busy test machine one test's finding would change
+    where a later test's batches are made, or with how many threads; the results
+    are the same, but tests that look at the workers' thread settings would see it.
     """
     import fastaug.stream as stream_mod
 
     monkeypatch.setattr(stream_mod, "_last_starved", [-1e9])
+    monkeypatch.setattr(stream_mod, "_last_consumer", [1.0, -1e9])

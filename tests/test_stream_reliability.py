@@ -230,6 +230,37 @@ def test_producer_share_follows_the_consumers_own_cpu_use(monkeypatch, consumer,
     assert seen[-1] == expected_last
 
 
+def test_the_next_stream_starts_from_the_last_consumer_measure(monkeypatch):
+    # An epoch's stream learns that its consumer mostly waits (a GPU step) and
+    # gives the producers every core; the next epoch's stream starts that way
+    # instead of learning it again over its first batches.
+    import fastaug.stream as stream_mod
+    from fastaug import _pool
+
+    monkeypatch.setattr(_pool, "cpu_count", lambda: 8)
+    monkeypatch.setattr(stream_mod, "_sched_times", lambda: None)
+    seen = []
+
+    def task():
+        seen.append(_pool.default_threads())
+
+    with Stream((task for _ in range(12)), workers=2, depth=1) as s:
+        for _ in s:
+            time.sleep(0.01)
+    assert seen[0] == 3 and seen[-1] == 4
+    seen.clear()
+    with Stream((task for _ in range(3)), workers=2, depth=1) as s:
+        list(s)
+    assert seen[0] == 4
+    # Long after, a stream assumes a busy consumer again.
+    monkeypatch.setattr(stream_mod, "_last_consumer",
+                        [stream_mod._last_consumer[0], -1e9])
+    seen.clear()
+    with Stream((task for _ in range(3)), workers=2, depth=1) as s:
+        list(s)
+    assert seen[0] == 3
+
+
 def _fake_sched(monkeypatch, wait_per_call: int):
     """Replace the workers' scheduler statistics: each read advances the thread's
     time on a CPU by 1 ms and its time waiting for one by ``wait_per_call`` ns."""
