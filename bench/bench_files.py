@@ -53,6 +53,7 @@ row runs in another environment; the fastaug rows, in both, join the two tables.
 
     PYTHONPATH=. python bench/bench_files.py [--root /tmp/fastaug-jpeg] [--batches 20]
         [--rounds 3] [--pause 0.5] [--only tf.data,DALI]
+    PYTHONPATH=. python bench/bench_files.py --first-batch   # import to first batch
 """
 
 from __future__ import annotations
@@ -213,6 +214,32 @@ def _load() -> str:
     return f"{os.getloadavg()[0]:.2f}"
 
 
+FIRST_BATCH = r"""
+import sys, time
+t0 = time.perf_counter()
+from fastaug.keras import ImageDataGenerator
+it = ImageDataGenerator(rotation_range=30, width_shift_range=0.1, height_shift_range=0.1,
+                        zoom_range=0.2, shear_range=0.2, horizontal_flip=True,
+                        vertical_flip=True).flow_from_directory(
+    sys.argv[1], target_size=(224, 224), batch_size=32, seed=0)
+x, y = it[0]
+t = time.perf_counter() - t0
+loaded = [m for m in ("keras", "tensorflow", "torch", "jax") if m in sys.modules]
+print(f"first batch {t:.2f} s from the import of fastaug.keras; frameworks imported: "
+      f"{loaded or 'none'}")
+"""
+
+
+def first_batch(root: str, runs: int = 3) -> None:
+    """Issue #15's third must-show: a fresh process, import to first batch (the Numba
+    cache warm from a first run), and which frameworks got imported on the way."""
+    for k in range(runs + 1):
+        out = subprocess.run([sys.executable, "-c", FIRST_BATCH, root], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        if k:  # the first run may compile
+            print(out)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--root", default="/tmp/fastaug-jpeg")
@@ -222,7 +249,12 @@ def main() -> None:
     p.add_argument("--pause", type=float, default=0.5, help="seconds between contenders")
     p.add_argument("--only", default="",
                    help="comma-separated parts of row names to run (the fastaug rows always run)")
+    p.add_argument("--first-batch", action="store_true",
+                   help="only time flow_from_directory's first batch in fresh processes")
     args = p.parse_args()
+    if args.first_batch:
+        first_batch(args.root)
+        return
     try:  # TensorFlow's thread pools are fixed at its first use: 2 threads, before Keras
         sys.path.insert(0, str(HERE))
         from _dali_tf import configure_tf
