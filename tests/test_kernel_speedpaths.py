@@ -153,8 +153,9 @@ def test_mixed_batch_takes_the_general_kernel() -> None:
 
 
 def test_row_copies_leave_values_alone_only_without_epilogue() -> None:
-    # A rescale, a dtype change, a shift or a brightness keeps the general kernel;
-    # the values must still be those of scipy at the same (integer) samples.
+    # A rescale or a dtype change (small uint8 batches: row copies, then a cast) and
+    # a shift or a brightness (the general kernel): the values must still be those
+    # of scipy at the same (integer) samples.
     rng = np.random.default_rng([RNG_SEED, 3])
     x = rng.integers(0, 256, (5, 6, 7, 3), dtype=np.uint8)
     m = _row_moving_matrices(rng, 5, 6, 7)
@@ -162,6 +163,40 @@ def test_row_copies_leave_values_alone_only_without_epilogue() -> None:
     got = fastaug.warp_affine(x, m, fill_mode="wrap", out_dtype=np.float32, scale=0.5)
     # One float32 multiply by 0.5 is exact.
     np.testing.assert_array_equal(got, (ref * 0.5).astype(np.float32))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("cval", [0.0, 7.0, 2.5, -3.0])
+@pytest.mark.parametrize("c", [1, 3, 4])
+def test_row_copies_to_float32(mode: str, cval: float, c: int) -> None:
+    # uint8 in, float32 out (Keras's default flow dtype) with a rescale: small
+    # batches are row-copied into uint8, then cast. The values are scipy's at the
+    # integer samples times the scale, fill included: a fractional or negative
+    # cval cannot pass through uint8, so those go through the general kernel.
+    from fastaug import warp as warp_mod
+
+    rng = np.random.default_rng([RNG_SEED, 11, c])
+    x = rng.integers(0, 256, (9, 7, 11, c), dtype=np.uint8)
+    m = _row_moving_matrices(rng, 9, 7, 11)
+    scale = 1 / 255
+    calls = []
+    orig = warp_mod._copy_rows
+
+    def spy(*args):
+        calls.append(args[1].dtype)
+        return orig(*args)
+
+    try:
+        warp_mod._copy_rows = spy
+        got = fastaug.warp_affine(x, m, fill_mode=mode, cval=cval, out_dtype=np.float32,
+                                  scale=scale)
+    finally:
+        warp_mod._copy_rows = orig
+    ref = scipy_warp(x.astype(np.float64), m, order=0, mode=mode, cval=cval)
+    want = ref.astype(np.float32) * np.float32(scale)
+    np.testing.assert_array_equal(got, want)
+    through_u8 = mode != "constant" or cval in (0.0, 7.0)
+    assert calls == ([np.dtype(np.uint8)] if through_u8 else [])
 
 
 def _keras_like(rng: np.random.Generator, n: int, h: int, w: int) -> np.ndarray:

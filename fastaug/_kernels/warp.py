@@ -712,6 +712,14 @@ def warp_shared(ctrl, chunk, src, index, dst, ntotal, h, w, cn, oh, ow, mats, sh
 
 
 @kernel
+def cast_scale(src, dst, scale):
+    """``dst[i] = float32(src[i]) * scale`` (uint8 to float32, flat): the general
+    kernel's epilogue for a sample that is a whole pixel, as one vectorised loop."""
+    for i in range(np.uint64(src.size)):
+        dst[i] = np.float32(src[i]) * scale
+
+
+@kernel
 def chunks_done(ctrl, nchunks, spins):
     """Whether ``ctrl[1] >= nchunks``, polled up to ``spins`` times without the GIL."""
     for _ in range(spins):
