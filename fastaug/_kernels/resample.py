@@ -40,10 +40,10 @@ the taps, int16 weights (pmaddwd on x86), the rounding shift and clamp in int32.
 RGB transposes move pixels as 32-bit words. An axis whose integer pass is the
 identity (its size unchanged) is skipped, as PyTorch skips it. A horizontal
 flip is folded into the horizontal pass (its column tables reversed). A plain
-uint8 copy out has the vertical pass write the output in place; float output
-is written row by row as the vertical pass makes each row (the 4-byte stores
-overlap the filtering), each plane with unit stride (vectorised,
-deinterleaving loads). Helpers
+uint8 copy out has the vertical pass write the output in place; float and
+channels-first output is written row by row as the vertical pass makes each
+row (the stores overlap the filtering), each plane with unit stride
+(vectorised, deinterleaving loads). Helpers
 that take arrays are called per image, not per row or tap: each such call costs
 an atomic reference count per array.
 
@@ -982,13 +982,14 @@ def _reversed_columns(xmin, xsz, wx, kx, ow):
 
 
 @kernel
-def _vpass_float_out(buf, row, ymin, ysz, wy, ky, y0, py, hy, oh, ow, c, dst, dst_off, vflip,
-                     chw, mul, add):
-    """:func:`_vpass_u8` of rows ``buf`` (stride ``row``) with the float epilogue
-    ``v * mul[ch] + add[ch]`` fused: each output row is made in a small buffer and
-    written out at once, channels first or last. The stores of an image (4 bytes a
-    value) overlap the filtering instead of following it as a second pass over a
-    uint8 image (70 us of 240 for a 224x224 RGB image, measured)."""
+def _vpass_out(buf, row, ymin, ysz, wy, ky, y0, py, hy, oh, ow, c, dst, dst_off, vflip, chw,
+               mul, add, to_u8):
+    """:func:`_vpass_u8` of rows ``buf`` (stride ``row``) with the epilogue fused: each
+    output row is made in a small buffer and written out at once, as float
+    ``v * mul[ch] + add[ch]`` (channels first or last) or, with ``to_u8``, as a
+    channels-first uint8 copy. The stores of an image overlap the filtering instead
+    of following it as a second pass (float: 70 us of 240 for a 224x224 RGB image,
+    measured)."""
     vals = np.empty(row, np.uint8)
     plane = np.uint64(oh * ow)
     u3 = np.uint64(3)
@@ -1008,7 +1009,24 @@ def _vpass_float_out(buf, row, ymin, ysz, wy, ky, y0, py, hy, oh, ow, c, dst, ds
                     acc += np.int32(buf[np.uint64(p + k * row + m)]) * wy[wb + k]
                 vals[m] = min(max(acc >> py, 0), 255)
         oi = oh - 1 - i if vflip else i
-        if chw and c == 3:
+        if to_u8 and c == 3:
+            # A channels-first copy (the caller passes no other uint8 output).
+            d0 = np.uint64(dst_off + oi * ow)
+            d1 = d0 + plane
+            d2 = d1 + plane
+            for k in range(np.uint64(ow)):
+                s = k * u3
+                dst[d0 + k] = vals[s]
+                dst[d1 + k] = vals[s + np.uint64(1)]
+                dst[d2 + k] = vals[s + np.uint64(2)]
+        elif to_u8:
+            d = np.uint64(dst_off + oi * ow)
+            uc = np.uint64(c)
+            for ch in range(uc):
+                for k in range(np.uint64(ow)):
+                    dst[d + k] = vals[k * uc + ch]
+                d += plane
+        elif chw and c == 3:
             # Unit-stride plane stores: LLVM vectorises them (deinterleaving loads).
             m0 = mul[0]
             m1 = mul[1]
@@ -1171,9 +1189,9 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
     if direct:
         _vpass_u8(tmp, 0, row, row, ymin, ysz, wy, ky, y0, py, hy, oh, dst, dst_off, vflip)
         return
-    if not to_u8 and not hflip:
-        _vpass_float_out(tmp, row, ymin, ysz, wy, ky, y0, py, hy, oh, ow, c, dst, dst_off,
-                         vflip, chw, mul, add)
+    if not hflip and (not to_u8 or (chw and ekind == _E_COPY)):
+        _vpass_out(tmp, row, ymin, ysz, wy, ky, y0, py, hy, oh, ow, c, dst, dst_off, vflip,
+                   chw, mul, add, to_u8)
         return
     vout = np.empty(oh * row, np.uint8)
     _vpass_u8(tmp, 0, row, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, 0, False)
