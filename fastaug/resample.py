@@ -32,8 +32,8 @@ IMAGE_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32))
 # Box sides beyond this would mean weight tables and row buffers of gigabytes.
 _MAX_SIDE = 2**24
 
-# Largest crop region (bytes) the uint8 horizontal pass stores column-major (its fast
-# form); a larger one is filtered row by row. Tests lower it to reach that path.
+# Largest crop region (bytes) the uint8 horizontal pass stores column-major at once; a
+# larger one is filtered in strips of rows. Tests lower it to reach that path.
 _COLUMNS_MAX = 1 << 24
 
 
@@ -439,30 +439,67 @@ def resized_crop(
         np.may_share_memory(out, d) for d in datas)
     dst = out if direct else np.empty(shape, odt)
     dst1 = dst.reshape(-1)
-    kernel = _k.resample_u8 if packed.dtype == np.uint8 else _k.resample_f32
+    u8_in = packed.dtype == np.uint8
     to_u8 = odt == np.uint8
+    fill_in = fillv.astype(packed.dtype)
+    # Boxes that are not resampled (the frame is the box's size, or nearest) go to a
+    # kernel of their own: each kernel compiles on first use, so a recipe that only
+    # crops (CIFAR's) never compiles the resampling one, and the other way round.
+    if interp == _k.NEAREST:
+        copied = np.ones(n, bool)
+    else:
+        copied = (b[2::4] == frames[0::4]) & (b[3::4] == frames[1::4])
+    resized = np.flatnonzero(~copied).astype(np.int64)
+    kept = np.flatnonzero(copied).astype(np.int64)
     # The uint8 horizontal pass's column-major scratch: at most a box's pixels.
     need = 0
-    if packed.dtype == np.uint8 and n:
-        need = min(int((b[2::4] * b[3::4]).max()) * c, _COLUMNS_MAX)
+    if u8_in and resized.size:
+        need = min(int((b[4 * resized + 2] * b[4 * resized + 3]).max()) * c, _COLUMNS_MAX)
+
+    def resize(s: np.ndarray, offsets: np.ndarray, r0: int, r1: int,
+               scratch: np.ndarray) -> None:
+        # Images resized[r0:r1] of the source s (a packed batch, or one loose image).
+        if u8_in:
+            _k.resize_u8(s, offsets, packed.heights, packed.widths, c, b, frames, flips, oh,
+                         ow, interp, aa, pad, fill_in, mulv, addv, dst1, chw, to_u8, resized,
+                         r0, r1, scratch)
+        else:
+            _k.resize_f32(s, offsets, packed.heights, packed.widths, c, b, frames, flips, oh,
+                          ow, interp, aa, pad, fill_in, mulv, addv, dst1, chw, to_u8, resized,
+                          r0, r1)
+
+    def keep(s: np.ndarray, offsets: np.ndarray, k0: int, k1: int) -> None:
+        _k.copy_images(s, offsets, packed.heights, packed.widths, c, b, frames, flips, oh, ow,
+                       pad, fill_in, mulv, addv, dst1, chw, to_u8, kept, k0, k1)
 
     if loose:
         zeros = np.zeros(n, np.int64)
+        # Image i's place in resized or kept.
+        place = np.empty(n, np.int64)
+        place[resized] = np.arange(resized.size)
+        place[kept] = np.arange(kept.size)
+        is_kept = copied.tolist()
+        where = place.tolist()
 
         def chunk(a: int, z: int) -> None:
             scratch = np.empty(need, np.uint8)
             for i in range(a, z):
-                kernel(datas[i], zeros, packed.heights, packed.widths, c, b, frames, flips, oh,
-                       ow, interp, aa, pad, fillv, mulv, addv, dst1, chw, to_u8, i, i + 1,
-                       scratch)
+                q = where[i]
+                if is_kept[i]:
+                    keep(datas[i], zeros, q, q + 1)
+                else:
+                    resize(datas[i], zeros, q, q + 1, scratch)
     else:
         # Writable arrays only: a read-only one is another Numba signature (another compile).
         src = packed.data if packed.data.flags.writeable else packed.data.copy()
 
         def chunk(a: int, z: int) -> None:
-            kernel(src, packed.offsets, packed.heights, packed.widths, c, b, frames, flips, oh,
-                   ow, interp, aa, pad, fillv, mulv, addv, dst1, chw, to_u8, a, z,
-                   np.empty(need, np.uint8))
+            r0, r1 = (int(v) for v in np.searchsorted(resized, (a, z)))
+            if r1 > r0:
+                resize(src, packed.offsets, r0, r1, np.empty(need, np.uint8))
+            k0, k1 = (int(v) for v in np.searchsorted(kept, (a, z)))
+            if k1 > k0:
+                keep(src, packed.offsets, k0, k1)
 
     _pool.run_chunks(chunk, n, nthreads)
     if out is not None and not direct:

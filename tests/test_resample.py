@@ -152,19 +152,49 @@ def test_large_scale_factors_uint8(interp, scale):
         np.testing.assert_array_equal(got[0], want)
 
 
+@pytest.mark.parametrize("cap", [0, 150])
 @pytest.mark.parametrize("pad", ["constant", "reflect"])
 @pytest.mark.parametrize("interp", ["bilinear", "bicubic"])
-def test_uint8_row_by_row_horizontal_pass(monkeypatch, interp, pad):
-    # Crop regions above the column-major scratch cap take the row-by-row pass: with the
-    # cap at 0 every image does; same exact reference.
+def test_uint8_horizontal_pass_in_strips(monkeypatch, interp, pad, cap):
+    # Crop regions above the column-major scratch cap are filtered in strips of rows: with
+    # the cap at 0, strips of one row (in a scratch of the kernel's own); at 150 bytes,
+    # strips of a few rows and a shorter last one. Same exact reference.
     import fastaug.resample as rs
 
-    monkeypatch.setattr(rs, "_COLUMNS_MAX", 0)
-    rng = np.random.default_rng([10, interp == "bicubic", pad == "reflect"])
+    monkeypatch.setattr(rs, "_COLUMNS_MAX", cap)
+    rng = np.random.default_rng([10, interp == "bicubic", pad == "reflect", cap])
     for _ in range(3):
         imgs, boxes, size, c = _case(rng, np.uint8)
         for aa in (True, False):
             _check(imgs, boxes, size, c, rng, interp, aa, pad, 0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize("packed", [False, True])
+def test_copied_and_resized_boxes_in_one_batch(monkeypatch, packed, dtype, threads):
+    # Copied boxes (the output's size) and resampled ones go to different kernels; in
+    # one batch, over threads, each image must still land in its own output slot. A
+    # list is read in place (one call per image) when its images are large enough:
+    # the threshold at 0 takes that path.
+    import fastaug.resample as rs
+
+    monkeypatch.setattr(rs, "_IN_PLACE_MIN_BYTES", 0 if not packed else 1 << 60)
+    rng = np.random.default_rng([11, packed, dtype == np.uint8, threads])
+    size = (9, 13)
+    shape = (20, 24, 3)
+    imgs = [rng.integers(0, 256, shape, dtype=np.uint8).astype(dtype) for _ in range(7)]
+    boxes = np.array([(k, 2 * k, 9, 13) if k % 3 else (k, k, 5 + 2 * k, 17 - k)
+                      for k in range(7)], dtype=np.int64)
+    hflip = rng.random(7) < 0.5
+    src = np.stack(imgs) if packed else imgs
+    got = resized_crop(src, boxes, size, hflip=hflip, mul=[0.5, 2.0, 1.0], add=[1.0, 0.0, -3.0],
+                       out_dtype=np.float32, data_format="channels_first", num_threads=threads)
+    for i, im in enumerate(imgs):
+        want = resized_crop_one(im, boxes[i], size, hflip=hflip[i], mul=[0.5, 2.0, 1.0],
+                                add=[1.0, 0.0, -3.0], out_dtype=np.float32,
+                                channels_first=True)
+        np.testing.assert_allclose(got[i], want, rtol=2e-5, atol=2e-5, err_msg=f"image {i}")
 
 
 def test_same_size_box_is_a_padded_copy():

@@ -33,8 +33,9 @@ columns inside the image as one run, only the padded border looked up.
 Speed (uint8): both passes are weighted sums of whole rows. The vertical pass
 naturally so; the horizontal pass, row-major, is a gather per output pixel
 (scalar), so the crop region is first stored column-major (a transpose, in the
-caller's scratch) and each output column becomes a weighted sum of whole source
-columns; the result is written back row-major. Those sums run in
+caller's scratch, in strips of rows when the region is larger than that) and
+each output column becomes a weighted sum of whole source columns; the result
+is written back row-major. Those sums run in
 ``_fir_u8`` blocks (LLVM vector IR): 32 int32 lanes kept in registers across
 the taps, int16 weights (pmaddwd on x86), the rounding shift and clamp in int32.
 RGB transposes move pixels as 32-bit words. An axis whose integer pass is the
@@ -43,13 +44,19 @@ flip is folded into the horizontal pass (its column tables reversed). A plain
 uint8 copy out has the vertical pass write the output in place; float and
 channels-first output is written row by row as the vertical pass makes each
 row (the stores overlap the filtering), each plane with unit stride
-(vectorised, deinterleaving loads). Helpers
-that take arrays are called per image, not per row or tap: each such call costs
-an atomic reference count per array.
+(vectorised, deinterleaving loads). Helpers that take arrays are called per
+image, not per row or tap: each such call costs an atomic reference count per
+array.
 
 Kernels are serial and release the GIL; callers split batches over threads
-(``fastaug/_pool.py``). One kernel per input dtype; the output dtype is a second
-signature of each, so four compiles in all.
+(``fastaug/_pool.py``). Three kernels: :func:`resize_u8`, :func:`resize_f32` and
+:func:`copy_images` (boxes copied or sampled nearest, either input dtype); the
+output dtype is a second signature of each. The caller sends each image to its
+kernel, so a recipe compiles only what it runs: CIFAR's padded crops never
+compile the resampling (first call with an empty cache: 3 s instead of 14 s),
+and an ImageNet-style recipe only compiles the copy if a box comes out the
+output's size. No helper is called with a literal argument: each literal is a
+signature, a compile, of its own.
 """
 
 from __future__ import annotations
@@ -749,86 +756,9 @@ def _hpass_columns_u8(T, L, x0, xmin, xsz, wx, kx, px, hx, ow, c, hblk, tmp, row
 
 
 @kernel
-def _hpass_u8(arr, base, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0):
-    """One crop row (crop column ``x`` at ``arr[base + (x - x0) * c]``) filtered to uint8."""
-    if c == 3:
-        # Literal channel count: three accumulators in registers, one weight load per
-        # tap; unsigned indices, so Numba adds no negative-index wrap to each load.
-        u3 = np.uint64(3)
-        for j in range(ow):
-            p = np.uint64(base + (xmin[j] - x0) * 3)
-            wb = np.uint64(j * kx)
-            we = wb + np.uint64(xsz[j])
-            a0 = hx
-            a1 = hx
-            a2 = hx
-            while wb < we:
-                wk = np.int64(wx[wb])
-                a0 += np.int64(arr[p]) * wk
-                a1 += np.int64(arr[p + np.uint64(1)]) * wk
-                a2 += np.int64(arr[p + np.uint64(2)]) * wk
-                p += u3
-                wb += np.uint64(1)
-            o = t0 + j * 3
-            tmp[o] = min(max(a0 >> px, 0), 255)
-            tmp[o + 1] = min(max(a1 >> px, 0), 255)
-            tmp[o + 2] = min(max(a2 >> px, 0), 255)
-        return
-    if c == 1:
-        for j in range(ow):
-            p = np.uint64(base + xmin[j] - x0)
-            wb = np.uint64(j * kx)
-            we = wb + np.uint64(xsz[j])
-            a0 = hx
-            while wb < we:
-                a0 += np.int64(arr[p]) * np.int64(wx[wb])
-                p += np.uint64(1)
-                wb += np.uint64(1)
-            tmp[t0 + j] = min(max(a0 >> px, 0), 255)
-        return
-    if c == 4:
-        u4 = np.uint64(4)
-        for j in range(ow):
-            p = np.uint64(base + (xmin[j] - x0) * 4)
-            wb = np.uint64(j * kx)
-            we = wb + np.uint64(xsz[j])
-            a0 = hx
-            a1 = hx
-            a2 = hx
-            a3 = hx
-            while wb < we:
-                wk = np.int64(wx[wb])
-                a0 += np.int64(arr[p]) * wk
-                a1 += np.int64(arr[p + np.uint64(1)]) * wk
-                a2 += np.int64(arr[p + np.uint64(2)]) * wk
-                a3 += np.int64(arr[p + np.uint64(3)]) * wk
-                p += u4
-                wb += np.uint64(1)
-            o = t0 + j * 4
-            tmp[o] = min(max(a0 >> px, 0), 255)
-            tmp[o + 1] = min(max(a1 >> px, 0), 255)
-            tmp[o + 2] = min(max(a2 >> px, 0), 255)
-            tmp[o + 3] = min(max(a3 >> px, 0), 255)
-        return
-    uc = np.uint64(c)
-    for j in range(ow):
-        p0 = np.uint64(base + (xmin[j] - x0) * c)
-        w0 = np.uint64(j * kx)
-        we = w0 + np.uint64(xsz[j])
-        for ch in range(c):
-            acc = hx
-            p = p0 + np.uint64(ch)
-            wb = w0
-            while wb < we:
-                acc += np.int64(arr[p]) * np.int64(wx[wb])
-                p += uc
-                wb += np.uint64(1)
-            tmp[t0 + j * c + ch] = min(max(acc >> px, 0), 255)
-
-
-@kernel
 def _hpass_f32(arr, base, x0, xmin, xsz, wx, kx, ow, c, tmp, t0):
-    """:func:`_hpass_u8` in float32, unrounded."""
+    """One crop row (crop column ``x`` at ``arr[base + (x - x0) * c]``) filtered in float32
+    to ``tmp[t0:]``."""
     if c == 3:
         u3 = np.uint64(3)
         for j in range(ow):
@@ -967,106 +897,71 @@ def _vpass_u8(buf, base, stride, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, o
 
 
 @kernel
-def _reversed_columns(xmin, xsz, wx, kx, ow):
-    """The horizontal tables with output column ``j`` taking column ``ow - 1 - j``'s taps."""
-    rmin = np.empty(ow, np.int64)
-    rsz = np.empty(ow, np.int64)
-    rw = np.empty(ow * kx, wx.dtype)
-    for j in range(ow):
-        q = ow - 1 - j
-        rmin[j] = xmin[q]
-        rsz[j] = xsz[q]
-        for t in range(kx):
-            rw[j * kx + t] = wx[q * kx + t]
-    return rmin, rsz, rw
+def _reverse_columns(xmin, xsz, wx, kx, ow):
+    """Reverse the horizontal tables in place: output column ``j`` takes column
+    ``ow - 1 - j``'s taps."""
+    ukx = np.uint64(kx)
+    for j in range(np.uint64(ow // 2)):
+        q = np.uint64(ow - 1) - j
+        xmin[j], xmin[q] = xmin[q], xmin[j]
+        xsz[j], xsz[q] = xsz[q], xsz[j]
+        for t in range(ukx):
+            a = j * ukx + t
+            b = q * ukx + t
+            wx[a], wx[b] = wx[b], wx[a]
 
 
 @kernel
-def _vpass_out(buf, row, ymin, ysz, wy, ky, y0, py, hy, oh, ow, c, dst, dst_off, vflip, chw,
-               mul, add, to_u8):
-    """:func:`_vpass_u8` of rows ``buf`` (stride ``row``) with the epilogue fused: each
-    output row is made in a small buffer and written out at once, as float
-    ``v * mul[ch] + add[ch]`` (channels first or last) or, with ``to_u8``, as a
-    channels-first uint8 copy. The stores of an image overlap the filtering instead
-    of following it as a second pass (float: 70 us of 240 for a 224x224 RGB image,
-    measured)."""
+def _vpass_out(buf, row, ymin, ysz, wy, ky, y0, py, hy, oh, ow, dst, dst_off, vflip, chw, mul,
+               add, to_u8):
+    """:func:`_vpass_u8` of RGB rows ``buf`` (stride ``row`` >= ``FIR_LANES``) with the
+    epilogue fused: each output row is made in a small buffer and written out at once,
+    as float ``v * mul[ch] + add[ch]`` (channels first or last) or, with ``to_u8``, as
+    a channels-first uint8 copy. The stores of an image overlap the filtering instead
+    of following it as a second pass (float: 70 us of 240 for a 224x224 image,
+    measured). RGB only: other channel counts keep the two passes (compile time)."""
     vals = np.empty(row, np.uint8)
     plane = np.uint64(oh * ow)
+    u1 = np.uint64(1)
+    u2 = np.uint64(2)
     u3 = np.uint64(3)
+    m0 = mul[0]
+    m1 = mul[1]
+    m2 = mul[2]
+    a0 = add[0]
+    a1 = add[1]
+    a2 = add[2]
     for i in range(oh):
         p = (ymin[i] - y0) * row
-        wb = i * ky
-        if row >= FIR_LANES:
-            m = 0
-            while m < row:
-                m = min(m, row - FIR_LANES)
-                _fir_u8(buf, p + m, row, ysz[i], wy, wb, hy, py, vals, m)
-                m += FIR_LANES
-        else:
-            for m in range(row):
-                acc = hy
-                for k in range(ysz[i]):
-                    acc += np.int32(buf[np.uint64(p + k * row + m)]) * wy[wb + k]
-                vals[m] = min(max(acc >> py, 0), 255)
+        m = 0
+        while m < row:
+            m = min(m, row - FIR_LANES)
+            _fir_u8(buf, p + m, row, ysz[i], wy, i * ky, hy, py, vals, m)
+            m += FIR_LANES
         oi = oh - 1 - i if vflip else i
-        if to_u8 and c == 3:
-            # A channels-first copy (the caller passes no other uint8 output).
-            d0 = np.uint64(dst_off + oi * ow)
-            d1 = d0 + plane
-            d2 = d1 + plane
-            for k in range(np.uint64(ow)):
-                s = k * u3
-                dst[d0 + k] = vals[s]
-                dst[d1 + k] = vals[s + np.uint64(1)]
-                dst[d2 + k] = vals[s + np.uint64(2)]
-        elif to_u8:
-            d = np.uint64(dst_off + oi * ow)
-            uc = np.uint64(c)
-            for ch in range(uc):
-                for k in range(np.uint64(ow)):
-                    dst[d + k] = vals[k * uc + ch]
-                d += plane
-        elif chw and c == 3:
-            # Unit-stride plane stores: LLVM vectorises them (deinterleaving loads).
-            m0 = mul[0]
-            m1 = mul[1]
-            m2 = mul[2]
-            a0 = add[0]
-            a1 = add[1]
-            a2 = add[2]
-            d0 = np.uint64(dst_off + oi * ow)
-            d1 = d0 + plane
-            d2 = d1 + plane
-            for k in range(np.uint64(ow)):
-                s = k * u3
-                dst[d0 + k] = np.float32(vals[s]) * m0 + a0
-                dst[d1 + k] = np.float32(vals[s + np.uint64(1)]) * m1 + a1
-                dst[d2 + k] = np.float32(vals[s + np.uint64(2)]) * m2 + a2
-        elif chw:
-            for ch in range(c):
-                d = np.uint64(dst_off + oi * ow) + np.uint64(ch) * plane
-                mc = mul[ch]
-                ac = add[ch]
-                for k in range(np.uint64(ow)):
-                    dst[d + k] = np.float32(vals[k * np.uint64(c) + np.uint64(ch)]) * mc + ac
-        elif c == 3:
-            m0 = mul[0]
-            m1 = mul[1]
-            m2 = mul[2]
-            a0 = add[0]
-            a1 = add[1]
-            a2 = add[2]
+        if not chw:
             d = np.uint64(dst_off + oi * row)
             for k in range(np.uint64(0), np.uint64(row), u3):
                 dst[d + k] = np.float32(vals[k]) * m0 + a0
-                dst[d + k + np.uint64(1)] = np.float32(vals[k + np.uint64(1)]) * m1 + a1
-                dst[d + k + np.uint64(2)] = np.float32(vals[k + np.uint64(2)]) * m2 + a2
+                dst[d + k + u1] = np.float32(vals[k + u1]) * m1 + a1
+                dst[d + k + u2] = np.float32(vals[k + u2]) * m2 + a2
+            continue
+        # Unit-stride plane stores: LLVM vectorises them (deinterleaving loads).
+        d0 = np.uint64(dst_off + oi * ow)
+        d1 = d0 + plane
+        d2 = d1 + plane
+        if to_u8:
+            for k in range(np.uint64(ow)):
+                s = k * u3
+                dst[d0 + k] = vals[s]
+                dst[d1 + k] = vals[s + u1]
+                dst[d2 + k] = vals[s + u2]
         else:
-            d = np.uint64(dst_off + oi * row)
-            uc = np.uint64(c)
-            for k in range(np.uint64(0), np.uint64(row), uc):
-                for ch in range(uc):
-                    dst[d + k + ch] = np.float32(vals[k + ch]) * mul[ch] + add[ch]
+            for k in range(np.uint64(ow)):
+                s = k * u3
+                dst[d0 + k] = np.float32(vals[s]) * m0 + a0
+                dst[d1 + k] = np.float32(vals[s + u1]) * m1 + a1
+                dst[d2 + k] = np.float32(vals[s + u2]) * m2 + a2
 
 
 @kernel
@@ -1115,7 +1010,7 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
     if hflip and sx < 0:
         # The horizontal pass writes its columns flipped (its tables reversed), so the
         # epilogue runs forward: reversed stores were 10 us an image slower.
-        xmin, xsz, wx = _reversed_columns(xmin, xsz, wx, kx, ow)
+        _reverse_columns(xmin, xsz, wx, kx, ow)
         hflip = False
     if sy >= 0:
         y0 = sy
@@ -1131,6 +1026,9 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
     ncols = x1 - x0
     row = ow * c
     cols_inside = left + x0 >= 0 and left + x1 <= w
+    # Typed values, not literals: a literal argument is a signature (a compile) of its own.
+    zero = np.int64(0)
+    no = np.bool_(False)
     # A plain copy out: the vertical pass writes the output rows in place.
     direct = ekind == _E_COPY and not chw and not hflip
     if sx >= 0 and sy < 0 and cols_inside and top + y0 >= 0 and top + y1 <= h:
@@ -1141,12 +1039,11 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
                       vflip)
             return
         vout = np.empty(oh * row, np.uint8)
-        _vpass_u8(src, sbase, w * c, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, 0, False)
+        _vpass_u8(src, sbase, w * c, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, zero, no)
         _write_u8(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
         return
     tmp = np.empty(max(nrows, 1) * row, np.uint8)  # every row is written before it is read
     line = np.empty(max(ncols, 1) * c, np.uint8)
-    L = nrows * c
     if sx >= 0:
         # No horizontal pass: the crop rows' columns [x0, x1) as they are.
         for r in range(y0, y1):
@@ -1162,39 +1059,34 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
                 ub = np.uint64(0)
             for m in range(np.uint64(row)):
                 tmp[t0 + m] = arr[ub + m]
-    elif nrows > 0 and ncols > 0 and ncols * L <= cscratch.size:
-        # Horizontal pass on the crop region stored column-major (cscratch): each output
-        # column is a weighted sum of whole columns, a loop LLVM vectorises, where
-        # row-major it is a scalar gather per pixel (2-2.5x slower, measured).
-        _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, line,
-                    cscratch)
-        _hpass_columns_u8(cscratch, L, x0, xmin, xsz, wx, kx, px, hx, ow, c,
-                          np.empty(8 * L + 1, np.uint8), tmp, row)
-    else:
-        # Horizontal pass row by row: the crop rows the vertical taps read, to uint8.
-        for r in range(y0, y1):
-            sr = pad_index(top + r, h, pad_mode)
-            t0 = (r - y0) * row
-            if sr >= 0 and cols_inside:
-                _hpass_u8(src, off + sr * w * c + (left + x0) * c, x0, xmin, xsz, wx, kx, px,
-                          hx, ow, c, tmp, t0)
-            else:
-                _gather_row(src, off + max(sr, 0) * w * c, sr, left, x0, x1, w, c, pad_mode,
-                            fillv, line)
-                _hpass_u8(line, 0, x0, xmin, xsz, wx, kx, px, hx, ow, c, tmp, t0)
+    elif nrows > 0:
+        # Horizontal pass on the crop region stored column-major (cscratch), in strips of
+        # rows when the region is larger than the caller's cap: each output column is a
+        # weighted sum of whole columns, a loop LLVM vectorises, where row-major it is a
+        # scalar gather per pixel (2-2.5x slower, measured).
+        per_row = max(ncols, 1) * c
+        T = cscratch if cscratch.size >= per_row else np.empty(per_row, np.uint8)
+        strip = min(nrows, T.size // per_row)
+        hblk = np.empty(8 * strip * c + 1, np.uint8)
+        for r0 in range(y0, y1, strip):
+            r1 = min(r0 + strip, y1)
+            _columns_in(src, off, h, w, c, top, left, r0, r1, x0, x1, pad_mode, fillv, line, T)
+            _hpass_columns_u8(T, (r1 - r0) * c, x0, xmin, xsz, wx, kx, px, hx, ow, c, hblk,
+                              tmp[(r0 - y0) * row:], row)
     if sy >= 0:
         # No vertical pass: tmp holds exactly the output rows.
         _write_u8(dst, dst_off, tmp, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
         return
     if direct:
-        _vpass_u8(tmp, 0, row, row, ymin, ysz, wy, ky, y0, py, hy, oh, dst, dst_off, vflip)
+        _vpass_u8(tmp, zero, row, row, ymin, ysz, wy, ky, y0, py, hy, oh, dst, dst_off, vflip)
         return
-    if not hflip and (not to_u8 or (chw and ekind == _E_COPY)):
-        _vpass_out(tmp, row, ymin, ysz, wy, ky, y0, py, hy, oh, ow, c, dst, dst_off, vflip,
-                   chw, mul, add, to_u8)
+    if (c == 3 and row >= FIR_LANES and not hflip
+            and (not to_u8 or (chw and ekind == _E_COPY))):
+        _vpass_out(tmp, row, ymin, ysz, wy, ky, y0, py, hy, oh, ow, dst, dst_off, vflip, chw,
+                   mul, add, to_u8)
         return
     vout = np.empty(oh * row, np.uint8)
-    _vpass_u8(tmp, 0, row, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, 0, False)
+    _vpass_u8(tmp, zero, row, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, zero, no)
     _write_u8(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
 
 
@@ -1209,56 +1101,69 @@ def _write_u8(dst, dst_off, vals, oh, ow, c, hflip, vflip, chw, ekind, lut, mul,
 
 
 @kernel
-def resample_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
-                antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1, cscratch):
-    """Images ``[n0, n1)`` of a uint8 batch (flat HWC ``src``) into flat ``dst``.
+def _box(boxes, frames, flips, n):
+    """Image ``n``'s box (top, left, height, width), frame (sh, sw, wt, wl) and flips."""
+    return (boxes[4 * n], boxes[4 * n + 1], boxes[4 * n + 2], boxes[4 * n + 3],
+            frames[4 * n], frames[4 * n + 1], frames[4 * n + 2], frames[4 * n + 3],
+            flips[2 * n] != 0, flips[2 * n + 1] != 0)
+
+
+@kernel
+def _epilogue(c, mul, add, to_u8, dst, u8_in):
+    """The epilogue's kind (:func:`_copy_image`) and, for uint8 input (``u8_in``), its
+    table: 256 entries per channel."""
+    lut = np.empty(256 * c, dst.dtype)
+    if not u8_in:
+        return lut, _E_ARITH
+    ident = to_u8
+    for ch in range(c):
+        ident = ident and mul[ch] == 1.0 and add[ch] == 0.0
+        for v in range(256):
+            e = np.float32(v) * mul[ch] + add[ch]
+            lut[256 * ch + v] = _to_u8(e) if to_u8 else e
+    return lut, _E_COPY if ident else _E_LUT
+
+
+@kernel
+def resize_u8(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp, antialias,
+              pad_mode, fill, mul, add, dst, chw, to_u8, idx, n0, n1, cscratch):
+    """Images ``idx[n0:n1]`` of a uint8 batch (flat HWC ``src``) resampled into flat
+    ``dst``; images whose box is not resampled go to :func:`copy_images` (a kernel
+    of its own, so that a recipe compiles only the paths it uses).
 
     ``boxes`` (N*4 int64: top, left, height, width), ``frames`` (N*4 int64: the
     size (sh, sw) the box is resized to and the (top, left) of the (oh, ow) output
-    window in it), ``flips`` (N*2 uint8: horizontal, vertical), ``fill`` (c float64,
-    integral in [0, 255]), ``mul``/``add`` (c float32). ``cscratch`` (uint8, the
+    window in it), ``flips`` (N*2 uint8: horizontal, vertical), ``fill`` (c values of
+    the input's dtype), ``mul``/``add`` (c float32). ``cscratch`` (uint8, the
     caller's, so one buffer serves many calls): the column-major crop region of the
     horizontal pass; an image whose region is larger is filtered row by row.
     """
-    fillv = np.empty(c, np.uint8)
-    ident = to_u8
-    for ch in range(c):
-        fillv[ch] = np.uint8(fill[ch])
-        ident = ident and mul[ch] == 1.0 and add[ch] == 0.0
+    lut, ekind = _epilogue(c, mul, add, to_u8, dst, np.bool_(True))
     per = oh * ow * c
-    # Scratch of the copy path, and the epilogue of every uint8 value as a table.
-    cline = np.empty(ow * c, np.uint8)
+    for q in range(n0, n1):
+        n = idx[q]
+        top, left, bh, bw, sh, sw, wt, wl, hflip, vflip = _box(boxes, frames, flips, n)
+        _resize_u8(src, offsets[n], heights[n], widths[n], c, top, left, bh, bw, sh, sw, wt,
+                   wl, oh, ow, interp, antialias, pad_mode, fill, dst, n * per, hflip, vflip,
+                   chw, ekind, lut, mul, add, to_u8, cscratch)
+
+
+@kernel
+def copy_images(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, pad_mode, fill,
+                mul, add, dst, chw, to_u8, idx, n0, n1):
+    """Images ``idx[n0:n1]`` whose box is copied (its frame the box's size) or sampled
+    nearest: :func:`_copy_image` of each, uint8 or float32 input, arguments as in
+    :func:`resize_u8`."""
+    lut, ekind = _epilogue(c, mul, add, to_u8, dst, src.itemsize == 1)
+    per = oh * ow * c
+    cline = np.empty(ow * c, src.dtype)
     ccols = np.empty(ow, np.int64)
-    lut = np.empty(256 * c, dst.dtype)
-    ekind = _E_COPY if ident else _E_LUT
-    if not ident:
-        for ch in range(c):
-            for v in range(256):
-                e = np.float32(v) * mul[ch] + add[ch]
-                lut[256 * ch + v] = _to_u8(e) if to_u8 else e
-    for n in range(n0, n1):
-        off = offsets[n]
-        h = heights[n]
-        w = widths[n]
-        top = boxes[4 * n]
-        left = boxes[4 * n + 1]
-        bh = boxes[4 * n + 2]
-        bw = boxes[4 * n + 3]
-        hflip = flips[2 * n] != 0
-        vflip = flips[2 * n + 1] != 0
-        dst_off = n * per
-        sh = frames[4 * n]
-        sw = frames[4 * n + 1]
-        wt = frames[4 * n + 2]
-        wl = frames[4 * n + 3]
-        if (bh == sh and bw == sw) or interp == NEAREST:
-            _copy_image(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, pad_mode,
-                        fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
-                        cline, ccols)
-            continue
-        _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
-                   pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
-                   cscratch)
+    for q in range(n0, n1):
+        n = idx[q]
+        top, left, bh, bw, sh, sw, wt, wl, hflip, vflip = _box(boxes, frames, flips, n)
+        _copy_image(src, offsets[n], heights[n], widths[n], c, top, left, bh, bw, sh, sw, wt,
+                    wl, oh, ow, pad_mode, fill, dst, n * per, hflip, vflip, chw, ekind, lut,
+                    mul, add, to_u8, cline, ccols)
 
 
 @kernel
@@ -1296,36 +1201,14 @@ def _resize_f32(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, in
 
 
 @kernel
-def resample_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
-                 antialias, pad_mode, fill, mul, add, dst, chw, to_u8, n0, n1, cscratch):
-    """:func:`resample_u8` for float32 input: float32 arithmetic, no rounding between passes."""
-    fillv = np.empty(c, np.float32)
-    for ch in range(c):
-        fillv[ch] = np.float32(fill[ch])
+def resize_f32(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, interp,
+               antialias, pad_mode, fill, mul, add, dst, chw, to_u8, idx, n0, n1):
+    """:func:`resize_u8` for float32 input: float32 arithmetic, no rounding between passes."""
+    lut, ekind = _epilogue(c, mul, add, to_u8, dst, np.bool_(False))
     per = oh * ow * c
-    cline = np.empty(ow * c, np.float32)
-    ccols = np.empty(ow, np.int64)
-    lut = np.empty(1, dst.dtype)  # unused: float values take the arithmetic epilogue
-    ekind = _E_ARITH
-    for n in range(n0, n1):
-        off = offsets[n]
-        h = heights[n]
-        w = widths[n]
-        top = boxes[4 * n]
-        left = boxes[4 * n + 1]
-        bh = boxes[4 * n + 2]
-        bw = boxes[4 * n + 3]
-        hflip = flips[2 * n] != 0
-        vflip = flips[2 * n + 1] != 0
-        dst_off = n * per
-        sh = frames[4 * n]
-        sw = frames[4 * n + 1]
-        wt = frames[4 * n + 2]
-        wl = frames[4 * n + 3]
-        if (bh == sh and bw == sw) or interp == NEAREST:
-            _copy_image(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, pad_mode,
-                        fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
-                        cline, ccols)
-            continue
-        _resize_f32(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
-                    pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
+    for q in range(n0, n1):
+        n = idx[q]
+        top, left, bh, bw, sh, sw, wt, wl, hflip, vflip = _box(boxes, frames, flips, n)
+        _resize_f32(src, offsets[n], heights[n], widths[n], c, top, left, bh, bw, sh, sw, wt,
+                    wl, oh, ow, interp, antialias, pad_mode, fill, dst, n * per, hflip, vflip,
+                    chw, ekind, lut, mul, add, to_u8)
