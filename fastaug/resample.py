@@ -449,8 +449,22 @@ def resized_crop(
         copied = np.ones(n, bool)
     else:
         copied = (b[2::4] == frames[0::4]) & (b[3::4] == frames[1::4])
-    resized = np.flatnonzero(~copied).astype(np.int64)
-    kept = np.flatnonzero(copied).astype(np.int64)
+    ncopied = int(np.count_nonzero(copied))
+    if ncopied in (0, n):
+        # One kernel for the whole batch, the usual case: no index search per chunk.
+        every = np.arange(n, dtype=np.int64)
+        resized, kept = (every, every[:0]) if ncopied == 0 else (every[:0], every)
+    else:
+        resized = np.flatnonzero(~copied).astype(np.int64, copy=False)
+        kept = np.flatnonzero(copied).astype(np.int64, copy=False)
+
+    def bounds(idx: np.ndarray, a: int, z: int) -> tuple[int, int]:
+        # The positions in idx (sorted image indices) of the images in [a, z).
+        if idx.size in (0, n):
+            return (a, z) if idx.size else (0, 0)
+        lo, hi = np.searchsorted(idx, (a, z))
+        return int(lo), int(hi)
+
     # The uint8 horizontal pass's column-major scratch: at most a box's pixels.
     need = 0
     if u8_in and resized.size:
@@ -494,10 +508,10 @@ def resized_crop(
         src = packed.data if packed.data.flags.writeable else packed.data.copy()
 
         def chunk(a: int, z: int) -> None:
-            r0, r1 = (int(v) for v in np.searchsorted(resized, (a, z)))
+            r0, r1 = bounds(resized, a, z)
             if r1 > r0:
                 resize(src, packed.offsets, r0, r1, np.empty(need, np.uint8))
-            k0, k1 = (int(v) for v in np.searchsorted(kept, (a, z)))
+            k0, k1 = bounds(kept, a, z)
             if k1 > k0:
                 keep(src, packed.offsets, k0, k1)
 

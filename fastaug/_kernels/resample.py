@@ -925,12 +925,8 @@ def _vpass_out(buf, row, ymin, ysz, wy, ky, y0, py, hy, oh, ow, dst, dst_off, vf
     u1 = np.uint64(1)
     u2 = np.uint64(2)
     u3 = np.uint64(3)
-    m0 = mul[0]
-    m1 = mul[1]
-    m2 = mul[2]
-    a0 = add[0]
-    a1 = add[1]
-    a2 = add[2]
+    m0, m1, m2 = mul[0], mul[1], mul[2]
+    a0, a1, a2 = add[0], add[1], add[2]
     for i in range(oh):
         p = (ymin[i] - y0) * row
         m = 0
