@@ -23,7 +23,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from ._jit import kernel
+from ._jit import helper, kernel
 
 # ColorJitter operation ids, torchvision's fn_idx: brightness, contrast, saturation, hue.
 BRIGHTNESS = 0
@@ -56,7 +56,7 @@ def _fma(typingctx, a, b, c):
     return sig, codegen
 
 
-@kernel
+@helper
 def _clamp_cast(y, bound, u8):
     """torchvision's ``clamp_(0, bound)`` and, for uint8, the truncating cast."""
     zero = np.float32(0.0)
@@ -69,7 +69,7 @@ def _clamp_cast(y, bound, u8):
     return y
 
 
-@kernel
+@helper
 def _gray(r, g, b):
     """``r.mul(0.2989).add_(g, alpha=0.587).add_(b, alpha=0.114)`` in float32."""
     t = r * np.float32(0.2989)
@@ -80,7 +80,7 @@ def _gray(r, g, b):
 _CHUNK = 1024  # pixels per scratch row: 12 KiB of float32 planes, in L1
 
 
-@kernel
+@helper
 def _load(x, m, c, rr, gg, bb):
     """The first ``m`` pixels of ``x`` into float32 planes.
 
@@ -99,7 +99,7 @@ def _load(x, m, c, rr, gg, bb):
             rr[j] = np.float32(x[j])
 
 
-@kernel
+@helper
 def _store(y, m, c, rr, gg, bb):
     """The planes into the first ``m`` pixels of ``y`` (a flat slice, as in :func:`_load`)."""
     if c == 3:
@@ -112,7 +112,7 @@ def _store(y, m, c, rr, gg, bb):
             y[j] = rr[j]
 
 
-@kernel
+@helper
 def _store_affine(y, npix, p0, m, c, rr, gg, bb, mul, add, planar):
     """The planes mapped by ``v * mul[k] + add[k]`` into pixels ``[p0, p0 + m)`` of ``y``.
 
@@ -147,7 +147,7 @@ def _store_affine(y, npix, p0, m, c, rr, gg, bb, mul, add, planar):
             ys[3 * j + 2] = bb[j] * m2 + a2
 
 
-@kernel
+@helper
 def _gray_sum(m, c, rr, gg, bb, u8):
     """Sum of the grayscale values (floored for uint8, then exact in an int64)."""
     if c == 1:
@@ -171,7 +171,7 @@ def _gray_sum(m, c, rr, gg, bb, u8):
     return s
 
 
-@kernel
+@helper
 def _op_scale(m, v, f, bound, u8):
     """adjust_brightness of one plane."""
     zero = np.float32(0.0)
@@ -182,7 +182,7 @@ def _op_scale(m, v, f, bound, u8):
         v[j] = y
 
 
-@kernel
+@helper
 def _op_blend_const(m, v, other, f, rest, bound, u8):
     """_blend of one plane with a constant (adjust_contrast's mean)."""
     zero = np.float32(0.0)
@@ -193,7 +193,7 @@ def _op_blend_const(m, v, other, f, rest, bound, u8):
         v[j] = y
 
 
-@kernel
+@helper
 def _op_saturation(m, rr, gg, bb, f, rest, bound, u8):
     zero = np.float32(0.0)
     for j in range(m):
@@ -217,7 +217,7 @@ def _op_saturation(m, rr, gg, bb, f, rest, bound, u8):
 
 # error_model="numpy": no zero-division check (a branch per division that stops the
 # vectoriser); the divisors here are never zero.
-@kernel(error_model="numpy")
+@helper(error_model="numpy")
 def _op_hue(m, rr, gg, bb, hf, u8):
     """adjust_hue of planes: RGB -> HSV, shift, HSV -> RGB, all float32, branch-free."""
     one = np.float32(1.0)
@@ -291,7 +291,7 @@ def _op_hue(m, rr, gg, bb, hf, u8):
         bb[j] = b
 
 
-@kernel
+@helper
 def _ops(m, c, rr, gg, bb, o0, o1, o2, o3, k0, k1, bf, cf, sf, hf, cr, sr, mean, bound, u8):
     """Apply the image's operations ``(o0, o1, o2, o3)[k0:k1]`` to the planes, op by op."""
     for k in range(k0, k1):
@@ -462,7 +462,7 @@ def float_ops(src, dst, a, b, op, prm, apply):
                 y[p, k] = v
 
 
-@kernel
+@helper
 def _round_even(x):
     """``torch.round`` (half to even) of a float32."""
     fl = np.floor(x)
@@ -645,7 +645,7 @@ def saturation_idx(x, idx, a, b, fs, rs):
             y[p + 2] = np.uint8(bl)
 
 
-@kernel(error_model="numpy")
+@helper(error_model="numpy")
 def _sharp_row(u0, u1, u2, m0, m1, m2, d0, d1, d2, ob, rest):
     """One sharpened row: ``ob[k]`` from the 3x3 neighbourhood ``(u|m|d)(0|1|2)[k]``.
 

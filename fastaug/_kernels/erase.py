@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import kernel
+from ._jit import helper, kernel
 
 
 @kernel
@@ -45,7 +45,7 @@ def erase_fill(dst, a, b, boxes, apply, fill):
             img[y, le * c:le * c + m] = pattern[:m]
 
 
-@kernel
+@helper
 def _reflect(j, n):
     """torch's ``reflect`` padding index (no edge repeat); ``|j| < n`` assumed."""
     if j < 0:

@@ -34,7 +34,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from ._jit import kernel
+from ._jit import helper, kernel
 
 __all__ = ["resize_nearest"]
 
@@ -60,7 +60,7 @@ def _copy32(typingctx, src, p, dst, o):
     return sig, codegen
 
 
-@kernel
+@helper
 def _coords(start, step, n, limit, tab):
     """Pillow's running ``COORD(v)`` for ``n`` samples into ``tab``; -1 where outside."""
     v = start + step * 0.5
@@ -70,7 +70,7 @@ def _coords(start, step, n, limit, tab):
         v += step
 
 
-@kernel
+@helper
 def _run(tab):
     """The run ``[a, b)`` of non-negative entries of ``tab`` (they form one run)."""
     n = tab.size

@@ -69,7 +69,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._jit import kernel
+from ._jit import helper, kernel
 
 # Interpolation codes, in the order of fastaug.resample.INTERPOLATIONS.
 NEAREST = 0
@@ -219,7 +219,7 @@ def _reverse16_rgb(typingctx, src, p, dst, q):
     return sig, codegen
 
 
-@kernel
+@helper
 def pad_index(i: int, n: int, mode: int) -> int:
     """Source index of padded position ``i`` on an axis of ``n``; -1 means the fill value.
 
@@ -242,7 +242,7 @@ def pad_index(i: int, n: int, mode: int) -> int:
     return i if i < n else p - 1 - i
 
 
-@kernel
+@helper
 def _filter(x: float, interp: int, a: float) -> float:
     x = abs(x)
     if interp == BILINEAR:
@@ -254,7 +254,7 @@ def _filter(x: float, interp: int, a: float) -> float:
     return 0.0
 
 
-@kernel
+@helper
 def axis_taps(n_in: int, n_out: int, interp: int, antialias: bool) -> int:
     """Most taps an output index of this axis reads (PyTorch's ``max_interp_size``)."""
     if interp == NEAREST:
@@ -267,7 +267,7 @@ def axis_taps(n_in: int, n_out: int, interp: int, antialias: bool) -> int:
     return int(math.ceil(support)) * 2 + 1
 
 
-@kernel
+@helper
 def axis_table(n_in, n_out, interp, antialias, taps, xmin, xsize, wts):
     """Fill ``xmin``, ``xsize`` (n_out) and ``wts`` (n_out * taps, float64); return wt_max.
 
@@ -346,7 +346,7 @@ def axis_table(n_in, n_out, interp, antialias, taps, xmin, xsize, wts):
     return wt_max
 
 
-@kernel
+@helper
 def int_weights(wts, wt_max, interp):
     """PyTorch's int16 weights and their precision (bits) from float64 ``wts``."""
     out = np.empty(wts.size, np.int32)
@@ -365,7 +365,7 @@ def int_weights(wts, wt_max, interp):
     return out, prec
 
 
-@kernel
+@helper
 def _gather_row(src, row_base, sr, left, x0, x1, w, c, pad_mode, fillv, line):
     """Crop columns ``[x0, x1)`` of padded source row ``sr`` into ``line`` (index (x-x0)*c)."""
     for x in range(x0, x1):
@@ -385,14 +385,14 @@ def _gather_row(src, row_base, sr, left, x0, x1, w, c, pad_mode, fillv, line):
 _ROUNDER = np.float32(12582912.0)
 
 
-@kernel
+@helper
 def _to_u8(v):
     """Clamp to [0, 255] and round half to even: the uint8 cast of an epilogue value."""
     v = min(max(v, np.float32(0.0)), np.float32(255.0))
     return (v + _ROUNDER) - _ROUNDER
 
 
-@kernel
+@helper
 def _write_rows(dst, dst_off, vals, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8):
     """Epilogue of a whole image: ``vals`` (oh * ow * c, rows unflipped, channels last) to
     ``dst`` at ``dst_off``, flipped and laid out as asked.
@@ -484,7 +484,7 @@ def _write_rows(dst, dst_off, vals, oh, ow, c, hflip, vflip, chw, ekind, lut, mu
                     dst[u] = np.float32(v) * mul[ch] + add[ch]
 
 
-@kernel
+@helper
 def _write_hflipped_rgb(vals, dst, dst_off, oh, ow, vflip):
     """:func:`_write_rows` for a plain flipped RGB copy (channels last, ``ow >= 16``):
     output pixel ``m`` of a row is pixel ``ow - 1 - m`` of ``vals``, in reversed blocks
@@ -501,7 +501,7 @@ def _write_hflipped_rgb(vals, dst, dst_off, oh, ow, vflip):
             m += 16
 
 
-@kernel
+@helper
 def _nearest(i, n_in, n_out):
     """PyTorch's legacy nearest source index of output ``i`` (float32, as its opmath)."""
     if n_out == n_in:
@@ -512,7 +512,7 @@ def _nearest(i, n_in, n_out):
     return min(int(np.floor(np.float32(i) * s)), n_in - 1)
 
 
-@kernel
+@helper
 def _copy_image(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, pad_mode, fillv,
                 dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8, line, cols):
     """One image whose box is not resampled: a same-size copy, or nearest (a gather).
@@ -648,7 +648,7 @@ def _copy_image(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, pa
                     dst[u] = np.float32(v) * mul[ch] + add[ch]
 
 
-@kernel
+@helper
 def _tables(bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias):
     """Both axes' tables for resizing (bh, bw) to (sh, sw), cut to the output window.
 
@@ -675,7 +675,7 @@ def _tables(bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias):
     return ky, kx, ymin, ysz, wy, ymax_w, xmin, xsz, wx, xmax_w
 
 
-@kernel
+@helper
 def _span(vmin, vsz, n):
     """The union ``[lo, hi)`` of the tap runs of an axis (a 0-tap run reads nothing)."""
     lo = n
@@ -689,7 +689,7 @@ def _span(vmin, vsz, n):
     return lo, hi
 
 
-@kernel
+@helper
 def _hpass_columns_u8(T, L, x0, xmin, xsz, wx, kx, px, hx, ow, c, hblk, tmp, row):
     """The horizontal pass on column-major rows: output column ``j`` is a weighted sum
     of whole source columns (``L`` = rows * c contiguous values each), rounded to uint8
@@ -755,7 +755,7 @@ def _hpass_columns_u8(T, L, x0, xmin, xsz, wx, kx, px, hx, ow, c, hblk, tmp, row
                     p += uL
 
 
-@kernel
+@helper
 def _hpass_f32(arr, base, x0, xmin, xsz, wx, kx, ow, c, tmp, t0):
     """One crop row (crop column ``x`` at ``arr[base + (x - x0) * c]``) filtered in float32
     to ``tmp[t0:]``."""
@@ -808,13 +808,13 @@ def _hpass_f32(arr, base, x0, xmin, xsz, wx, kx, ow, c, tmp, t0):
             tmp[t0 + j * c + ch] = acc
 
 
-@kernel
+@helper
 def _vtap_f32(trow, wk, acc):
     for m in range(acc.size):
         acc[m] += trow[m] * wk
 
 
-@kernel
+@helper
 def _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, line, T):
     """Crop rows ``[y0, y1)``, columns ``[x0, x1)`` (padded as ``pad_mode``) into
     column-major ``T``: crop pixel (r, x) channel ``ch`` at ``T[(x - x0) * L + (r - y0) * c
@@ -872,7 +872,7 @@ def _columns_in(src, off, h, w, c, top, left, y0, y1, x0, x1, pad_mode, fillv, l
                 q += uL
 
 
-@kernel
+@helper
 def _vpass_u8(buf, base, stride, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, obase, vflip):
     """The vertical pass: output row ``i`` at ``vout[obase + i * row:][:row]`` (row
     ``oh - 1 - i`` if ``vflip``) from the rows its taps read, crop row ``r`` being
@@ -896,7 +896,7 @@ def _vpass_u8(buf, base, stride, row, ymin, ysz, wy, ky, y0, py, hy, oh, vout, o
                 vout[np.uint64(ob + m)] = min(max(acc >> py, 0), 255)
 
 
-@kernel
+@helper
 def _reverse_columns(xmin, xsz, wx, kx, ow):
     """Reverse the horizontal tables in place: output column ``j`` takes column
     ``ow - 1 - j``'s taps."""
@@ -911,7 +911,7 @@ def _reverse_columns(xmin, xsz, wx, kx, ow):
             wx[a], wx[b] = wx[b], wx[a]
 
 
-@kernel
+@helper
 def _vpass_out(buf, row, ymin, ysz, wy, ky, y0, py, hy, oh, ow, dst, dst_off, vflip, chw, mul,
                add, to_u8):
     """:func:`_vpass_u8` of RGB rows ``buf`` (stride ``row`` >= ``FIR_LANES``) with the
@@ -960,7 +960,7 @@ def _vpass_out(buf, row, ymin, ysz, wy, ky, y0, py, hy, oh, ow, dst, dst_off, vf
                 dst[d2 + k] = np.float32(vals[s + u2]) * m2 + a2
 
 
-@kernel
+@helper
 def _identity_start(vmin, vsz, wts, k, prec, n):
     """Where an axis's integer pass is the identity: the first source index, else -1.
 
@@ -986,7 +986,7 @@ def _identity_start(vmin, vsz, wts, k, prec, n):
     return s
 
 
-@kernel
+@helper
 def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
                pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8,
                cscratch):
@@ -1086,7 +1086,7 @@ def _resize_u8(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, int
     _write_u8(dst, dst_off, vout, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8)
 
 
-@kernel
+@helper
 def _write_u8(dst, dst_off, vals, oh, ow, c, hflip, vflip, chw, ekind, lut, mul, add, to_u8):
     """:func:`_write_rows` of uint8 values, flipped RGB copies in vector blocks."""
     if ekind == _E_COPY and hflip and c == 3 and not chw and ow >= 16:
@@ -1096,7 +1096,7 @@ def _write_u8(dst, dst_off, vals, oh, ow, c, hflip, vflip, chw, ekind, lut, mul,
                     to_u8)
 
 
-@kernel
+@helper
 def _box(boxes, frames, flips, n):
     """Image ``n``'s box (top, left, height, width), frame (sh, sw, wt, wl) and flips."""
     return (boxes[4 * n], boxes[4 * n + 1], boxes[4 * n + 2], boxes[4 * n + 3],
@@ -1104,7 +1104,7 @@ def _box(boxes, frames, flips, n):
             flips[2 * n] != 0, flips[2 * n + 1] != 0)
 
 
-@kernel
+@helper
 def _epilogue(c, mul, add, to_u8, dst, u8_in):
     """The epilogue's kind (:func:`_copy_image`) and, for uint8 input (``u8_in``), its
     table: 256 entries per channel."""
@@ -1162,7 +1162,7 @@ def copy_images(src, offsets, heights, widths, c, boxes, frames, flips, oh, ow, 
                     mul, add, to_u8, cline, ccols)
 
 
-@kernel
+@helper
 def _resize_f32(src, off, h, w, c, top, left, bh, bw, sh, sw, wt, wl, oh, ow, interp, antialias,
                 pad_mode, fillv, dst, dst_off, hflip, vflip, chw, ekind, lut, mul, add, to_u8):
     """One image resampled in float32: :func:`_resize_u8` without the rounding."""

@@ -38,7 +38,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from ._jit import kernel
+from ._jit import helper, kernel
 from .lanes import (
     atomic_add,
     atomic_load,
@@ -181,7 +181,7 @@ def _float_source_overload(src):
     return lambda src: is_float
 
 
-@kernel
+@helper
 def _map_exact(x: float, n: int, mode: int) -> float:
     """Bring an out-of-range coordinate into the image as scipy.ndimage does.
 
@@ -241,7 +241,7 @@ def _map_exact(x: float, n: int, mode: int) -> float:
     return x
 
 
-@kernel
+@helper
 def _tap(i: int, n: int, mode: int) -> int:
     """Index of a filter tap that fell one step outside [0, n-1] after mapping.
 
@@ -257,7 +257,7 @@ def _tap(i: int, n: int, mode: int) -> int:
     return select(i < 0, low, select(i >= n, high, i))
 
 
-@kernel
+@helper
 def _axis_span(a, b, inv_b, lim, lo, hi):
     """Narrow ``[lo, hi)`` towards the j with ``0 <= a + b*j <= lim`` (float estimate).
 
@@ -283,7 +283,7 @@ def _axis_span(a, b, inv_b, lim, lo, hi):
     return lo, hi
 
 
-@kernel
+@helper
 def _inside_span(ybase, m1, xbase, m4, inv1, inv4, ow, ylim, xlim, strict):
     """The output columns ``[j0, j1)`` of a row whose samples need no mode logic.
 
@@ -324,7 +324,7 @@ def _inside_span(ybase, m1, xbase, m4, inv1, inv4, ow, ylim, xlim, strict):
     return j0, j1
 
 
-@kernel
+@helper
 def _clamp_mapped(v, n):
     """A mapped coordinate limited to ``[-1, n]`` (NaN to -1, which reads as cval).
 
@@ -728,7 +728,7 @@ def chunks_done(ctrl, nchunks, spins):
     return atomic_load(ctrl, 1) >= nchunks
 
 
-@kernel(inline="always")
+@helper(inline="always")
 def _flush(src, s, dst, d, count):
     """``dst[d:d+count] = src[s:s+count]``: vector blocks, short runs element by element."""
     if not copy_run(src, np.uint64(s), dst, np.uint64(d), np.uint64(count)):
@@ -865,7 +865,7 @@ def copy_pixels(src, index, dst, n0, n1, h, w, c, oh, ow, mats, mode, fill):
     return True
 
 
-@kernel(inline="always")
+@helper(inline="always")
 def _copy_inside(src, sbase, dst, dbase, w, c, oh, ow, iy0, step, x0, forward):
     """Rows of one image whose every sample is inside: row ``r`` from source row
     ``iy0 + r * step``, starting at element ``x0``, forwards or reversed."""
@@ -883,7 +883,7 @@ def _copy_inside(src, sbase, dst, dbase, w, c, oh, ow, iy0, step, x0, forward):
             _reverse(src, s0, dst, d0, ow, c)
 
 
-@kernel(inline="always")
+@helper(inline="always")
 def _reverse(src, s0, dst, d0, count, c):
     """``count`` pixels of ``c`` elements, ``dst`` forwards from ``d0`` taking ``src``
     backwards from ``s0``: reversed blocks for one and three elements, else one by one."""
