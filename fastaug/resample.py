@@ -274,7 +274,10 @@ def _frames(resize_to: Any, window: Any, n: int, oh: int, ow: int) -> np.ndarray
         if window is not None:
             raise ValueError("window needs resize_to (without it the output is the whole "
                              "resized box)")
-        return np.tile(np.array([oh, ow, 0, 0], np.int64), n)
+        f = np.zeros((n, 4), np.int64)
+        f[:, 0] = oh
+        f[:, 1] = ow
+        return f.reshape(-1)
     rs = _pairs("resize_to", resize_to, n)
     if n and (rs.min() < 1 or rs.max() > _MAX_SIDE):
         raise ValueError(f"resize_to must be in [1, {_MAX_SIDE}], got {resize_to!r}")
@@ -411,8 +414,10 @@ def resized_crop(
     aa = check_bool("antialias", antialias) and interp != _k.NEAREST
     pad = PADDING_MODES.index(check_choice("padding_mode", padding_mode, PADDING_MODES))
     check_choice("data_format", data_format, DATA_FORMATS)
-    flips = np.ascontiguousarray(np.stack([_flags("hflip", hflip, n),
-                                           _flags("vflip", vflip, n)], axis=1).reshape(-1))
+    flips = np.empty((n, 2), np.uint8)
+    flips[:, 0] = _flags("hflip", hflip, n)
+    flips[:, 1] = _flags("vflip", vflip, n)
+    flips = flips.reshape(-1)
     fillv = _per_channel("fill", fill, c, 0.0)
     if packed.dtype == np.uint8:
         if fillv.min() < 0 or fillv.max() > 255:
