@@ -433,11 +433,66 @@ def resized_crop(
         odt = out_dtype
     else:
         odt = check_dtype("out_dtype", out_dtype, IMAGE_DTYPES)
-    nthreads = _pool.resolve_threads(num_threads)
     chw = data_format == "channels_first"
-    shape = (n, c, oh, ow) if chw else (n, oh, ow, c)
     if out is not None:
-        check_out(out, shape, odt)
+        check_out(out, (n, c, oh, ow) if chw else (n, oh, ow, c), odt)
+    return _resample(packed, b, frames, flips, oh, ow, interp, aa, pad,
+                     fillv.astype(packed.dtype), mulv, addv, odt, chw, out,
+                     _pool.resolve_threads(num_threads))
+
+
+def _resized_crop_planned(images: Any, boxes: np.ndarray, oh: int, ow: int, *,
+                          interpolation: str, antialias: bool, hflip: np.ndarray,
+                          vflip: np.ndarray, padding_mode: str, fill: np.ndarray,
+                          mul: np.ndarray, add: np.ndarray, out_dtype: np.dtype,
+                          data_format: str, num_threads: int | None, resize_to: Any = None,
+                          window: Any = None) -> np.ndarray:
+    """:func:`resized_crop` for ``fastaug.transforms``' passes.
+
+    The transforms validated their options when they were made, and the pass
+    computed ``boxes`` ((N, 4) int64), the flips (bool (N,)), ``fill`` (one value
+    per channel, whole numbers in [0, 255] for uint8 images) and ``mul``/``add``
+    (float64 (C,)): only the images and what memory safety rests on (box sizes
+    and offsets, finite scales) are checked again. On a CIFAR batch the public
+    function's argument parsing was a quarter of the call.
+    """
+    packed = _as_packed(images)
+    n = len(packed)
+    b = np.ascontiguousarray(boxes, dtype=np.int64)
+    if n and (b[:, 2:].min() < 1 or b[:, 2:].max() > _MAX_SIDE
+              or b[:, :2].min() < -2**40 or b[:, :2].max() > 2**40):
+        raise ValueError(f"the recipe made boxes outside [1, {_MAX_SIDE}] or beyond 2**40")
+    if resize_to is None and window is None:
+        frames = np.zeros((n, 4), np.int64)
+        frames[:, 0] = oh
+        frames[:, 1] = ow
+        frames = frames.reshape(-1)
+    else:
+        frames = _frames(resize_to, window, n, oh, ow)
+    flips = np.empty((n, 2), np.uint8)
+    flips[:, 0] = hflip
+    flips[:, 1] = vflip
+    mulv = np.asarray(mul, np.float32)
+    addv = np.asarray(add, np.float32)
+    if not (np.isfinite(mulv).all() and np.isfinite(addv).all()):
+        raise ValueError(f"the recipe's scale and offset are not finite in float32: {mul!r}, "
+                         f"{add!r}")
+    interp = INTERPOLATIONS.index(interpolation)
+    return _resample(packed, b.reshape(-1), frames, flips.reshape(-1), oh, ow, interp,
+                     antialias and interp != _k.NEAREST, PADDING_MODES.index(padding_mode),
+                     np.asarray(fill).astype(packed.dtype), mulv, addv, out_dtype,
+                     data_format == "channels_first", None,
+                     _pool.resolve_threads(num_threads))
+
+
+def _resample(packed: PackedImages | _Loose, b: np.ndarray, frames: np.ndarray,
+              flips: np.ndarray, oh: int, ow: int, interp: int, aa: bool, pad: int,
+              fill_in: np.ndarray, mulv: np.ndarray, addv: np.ndarray, odt: np.dtype,
+              chw: bool, out: np.ndarray | None, nthreads: int) -> np.ndarray:
+    """The kernels over checked, flat arguments (boxes, frames: N*4 int64; flips: N*2
+    uint8; fill in the input's dtype; mul/add float32; out already checked)."""
+    n, c = len(packed), packed.channels
+    shape = (n, c, oh, ow) if chw else (n, oh, ow, c)
     loose = isinstance(packed, _Loose)
     datas = packed.datas if loose else [packed.data]
     direct = out is not None and out.flags.c_contiguous and not any(
@@ -446,7 +501,6 @@ def resized_crop(
     dst1 = dst.reshape(-1)
     u8_in = packed.dtype == np.uint8
     to_u8 = odt == np.uint8
-    fill_in = fillv.astype(packed.dtype)
     # Boxes that are not resampled (the frame is the box's size, or nearest) go to a
     # kernel of their own: each kernel compiles on first use, so a recipe that only
     # crops (CIFAR's) never compiles the resampling one, and the other way round.

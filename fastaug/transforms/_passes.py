@@ -88,7 +88,10 @@ class _Pass:
 
 def _mirror(boxes: np.ndarray, cur: np.ndarray, hflip: np.ndarray,
             vflip: np.ndarray) -> np.ndarray:
-    """A crop of a flipped image is the flipped crop of the mirrored box."""
+    """A crop of a flipped image is the flipped crop of the mirrored box (``boxes``
+    itself when nothing is flipped: callers only read the result)."""
+    if not (hflip.any() or vflip.any()):
+        return boxes
     b = boxes.copy()
     b[:, 1] = np.where(hflip, cur[:, 1] - b[:, 1] - b[:, 3], b[:, 1])
     b[:, 0] = np.where(vflip, cur[:, 0] - b[:, 0] - b[:, 2], b[:, 0])
@@ -135,7 +138,9 @@ def _fold(p: _Pass, step: Step) -> bool:
                     # the epilogue maps to the requested fill.
                     fill = (np.broadcast_to(fill, (p.channels,)) - p.add) / p.mul
                 p.fill = tuple(float(v) for v in np.atleast_1d(fill))
-            p.boxes = np.concatenate([p.boxes[:, :2] + b[:, :2], b[:, 2:]], axis=1)
+            moved = np.array(b, np.int64)
+            moved[:, :2] += p.boxes[:, :2]
+            p.boxes = moved
             p.cropped = True
         p.cur = np.array(b[:, 2:], np.int64)
         return True
@@ -167,8 +172,8 @@ def _fold(p: _Pass, step: Step) -> bool:
                             "scale=True) before it")
         for name in ("mean", "std"):
             _check_channels(len(opts[name]), p.channels, name)
-        mean = np.broadcast_to(np.asarray(opts["mean"], np.float64), (p.channels,))
-        std = np.broadcast_to(np.asarray(opts["std"], np.float64), (p.channels,))
+        mean = _per_channel(opts["mean"], p.channels)
+        std = _per_channel(opts["std"], p.channels)
         p.mul = p.mul / std
         p.add = (p.add - mean) / std
         return True
@@ -182,6 +187,13 @@ def _fold(p: _Pass, step: Step) -> bool:
     # uint8 -> uint8 is nothing to do; float -> uint8 is torchvision's truncating
     # conversion, done after the pass.
     return p.dtype == np.uint8
+
+
+def _per_channel(values: Any, c: int) -> np.ndarray:
+    """One float64 per channel from 1 or ``c`` values (checked by the caller);
+    ``np.broadcast_to`` cost more than the rest of a crop step."""
+    v = np.asarray(values, np.float64).reshape(-1)
+    return v if v.size == c else np.full(c, v[0])
 
 
 def _check_channels(k: int, c: int, name: str) -> None:
@@ -201,15 +213,15 @@ def _execute(p: _Pass, source: Any, data_format: str, num_threads: int | None) -
     oh, ow = (int(sizes[0, 0]), int(sizes[0, 1])) if len(sizes) else (1, 1)
     fill = np.asarray(p.fill, np.float64)
     _check_channels(fill.size, p.channels, "fill")
-    fill = np.broadcast_to(fill, (p.channels,))
+    fill = _per_channel(fill, p.channels)
     if p.src_dtype == np.uint8 and p.padded and p.padding_mode == "constant":
         fill = np.clip(np.rint(fill), 0, 255)
     kwargs: dict[str, Any] = {}
     if p.virtual is not None and ((p.window != 0).any() or (p.virtual != p.cur).any()):
         # Resize to the virtual size and keep a window of it (Resize + CenterCrop).
         kwargs.update(resize_to=p.virtual, window=p.window)
-    return _rs.resized_crop(
-        source, p.boxes, (oh, ow), interpolation=p.interpolation, antialias=p.antialias,
+    return _rs._resized_crop_planned(
+        source, p.boxes, oh, ow, interpolation=p.interpolation, antialias=p.antialias,
         hflip=p.hflip, vflip=p.vflip, padding_mode=p.padding_mode, fill=fill,
         mul=p.mul, add=p.add, out_dtype=p.dtype, data_format=data_format,
         num_threads=num_threads, **kwargs)
