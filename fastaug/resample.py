@@ -462,13 +462,7 @@ def _resized_crop_planned(images: Any, boxes: np.ndarray, oh: int, ow: int, *,
     if n and (b[:, 2:].min() < 1 or b[:, 2:].max() > _MAX_SIDE
               or b[:, :2].min() < -2**40 or b[:, :2].max() > 2**40):
         raise ValueError(f"the recipe made boxes outside [1, {_MAX_SIDE}] or beyond 2**40")
-    if resize_to is None and window is None:
-        frames = np.zeros((n, 4), np.int64)
-        frames[:, 0] = oh
-        frames[:, 1] = ow
-        frames = frames.reshape(-1)
-    else:
-        frames = _frames(resize_to, window, n, oh, ow)
+    frames = _frames(resize_to, window, n, oh, ow)
     flips = np.empty((n, 2), np.uint8)
     flips[:, 0] = hflip
     flips[:, 1] = vflip
