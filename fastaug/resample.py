@@ -241,6 +241,14 @@ def _flags(name: str, value: Any, n: int) -> np.ndarray:
     return v.astype(np.uint8)
 
 
+def _flip_table(hflip: np.ndarray, vflip: np.ndarray) -> np.ndarray:
+    """The kernels' flips: N*2 uint8, (horizontal, vertical) per image."""
+    flips = np.empty((len(hflip), 2), np.uint8)
+    flips[:, 0] = hflip
+    flips[:, 1] = vflip
+    return flips.reshape(-1)
+
+
 def _boxes(boxes: Any, n: int) -> np.ndarray:
     b = np.asarray(boxes)
     if b.dtype == object or (b.size and b.dtype.kind not in "iu"):
@@ -414,10 +422,7 @@ def resized_crop(
     aa = check_bool("antialias", antialias) and interp != _k.NEAREST
     pad = PADDING_MODES.index(check_choice("padding_mode", padding_mode, PADDING_MODES))
     check_choice("data_format", data_format, DATA_FORMATS)
-    flips = np.empty((n, 2), np.uint8)
-    flips[:, 0] = _flags("hflip", hflip, n)
-    flips[:, 1] = _flags("vflip", vflip, n)
-    flips = flips.reshape(-1)
+    flips = _flip_table(_flags("hflip", hflip, n), _flags("vflip", vflip, n))
     fillv = _per_channel("fill", fill, c, 0.0)
     if packed.dtype == np.uint8:
         if fillv.min() < 0 or fillv.max() > 255:
@@ -463,16 +468,14 @@ def _resized_crop_planned(images: Any, boxes: np.ndarray, oh: int, ow: int, *,
               or b[:, :2].min() < -2**40 or b[:, :2].max() > 2**40):
         raise ValueError(f"the recipe made boxes outside [1, {_MAX_SIDE}] or beyond 2**40")
     frames = _frames(resize_to, window, n, oh, ow)
-    flips = np.empty((n, 2), np.uint8)
-    flips[:, 0] = hflip
-    flips[:, 1] = vflip
+    flips = _flip_table(hflip, vflip)
     mulv = np.asarray(mul, np.float32)
     addv = np.asarray(add, np.float32)
     if not (np.isfinite(mulv).all() and np.isfinite(addv).all()):
         raise ValueError(f"the recipe's scale and offset are not finite in float32: {mul!r}, "
                          f"{add!r}")
     interp = INTERPOLATIONS.index(interpolation)
-    return _resample(packed, b.reshape(-1), frames, flips.reshape(-1), oh, ow, interp,
+    return _resample(packed, b.reshape(-1), frames, flips, oh, ow, interp,
                      antialias and interp != _k.NEAREST, PADDING_MODES.index(padding_mode),
                      np.asarray(fill).astype(packed.dtype), mulv, addv, out_dtype,
                      data_format == "channels_first", None,

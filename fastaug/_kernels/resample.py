@@ -1108,9 +1108,9 @@ def _box(boxes, frames, flips, n):
 def _epilogue(c, mul, add, to_u8, dst, u8_in):
     """The epilogue's kind (:func:`_copy_image`) and, for uint8 input (``u8_in``), its
     table: 256 entries per channel."""
-    lut = np.empty(256 * c, dst.dtype)
+    lut = np.empty(256 * c if u8_in else 1, dst.dtype)
     if not u8_in:
-        return lut, _E_ARITH
+        return lut, _E_ARITH  # float values take the arithmetic epilogue
     ident = to_u8
     for ch in range(c):
         ident = ident and mul[ch] == 1.0 and add[ch] == 0.0
