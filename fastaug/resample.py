@@ -160,6 +160,10 @@ class _Loose:
     def __len__(self) -> int:
         return len(self.datas)
 
+    def image(self, i: int) -> np.ndarray:
+        """Image ``i`` as an (H, W, C) view (of the caller's array when read in place)."""
+        return self.datas[i].reshape(int(self.heights[i]), int(self.widths[i]), self.channels)
+
 
 def _loose(images: Sequence[np.ndarray]) -> _Loose | None:
     """``images`` as a :class:`_Loose` when they are large enough to skip packing."""

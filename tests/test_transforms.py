@@ -154,6 +154,54 @@ def test_ragged_batch_equals_per_image():
         assert np.array_equal(recipe.apply([img], one)[0], out[i])
 
 
+def test_to_uint8_of_a_list_of_float_images():
+    # Same sizes: one array; sizes that differ: each image converted (torchvision's
+    # per-image ToDtype), then a fixed-size step makes the batch.
+    same = [_image(8, 9, 3, np.float32) for _ in range(2)]
+    out = _check(T.Compose([T.ToDtype(np.uint8, scale=True)]), same, 0)
+    assert out.shape == (2, 8, 9, 3)
+    _check(T.Compose([T.ToDtype(np.uint8, scale=True), T.RandomHorizontalFlip()]), same, 1)
+    ragged = [_image(h, w, 3, np.float32) for h, w in [(8, 9), (5, 7), (12, 6)]]
+    _check(T.Compose([T.ToDtype(np.uint8, scale=True), T.Resize((4, 5))]), ragged, 2)
+    _check(T.Compose([T.RandomVerticalFlip(1.0), T.ToDtype(np.uint8, scale=False),
+                      T.CenterCrop(5)]), [x * 255 for x in ragged], 3)
+
+
+# Each recipe reaches a pass boundary with the caller's images still a list: an affine
+# warp, a colour step, a resize whose crop needs a pass of its own (sizes differ), a
+# float -> uint8 conversion.
+_BOUNDARY_RECIPES = {
+    "affine": lambda: [T.RandomRotation(10)],
+    "colour": lambda: [T.ColorJitter(0.4, 0.4, 0.4, 0.1)],
+    "ragged resize then padded crop": lambda: [
+        T.Resize(120), T.RandomCrop(100, padding=3, padding_mode="reflect"), T.CenterCrop(90)],
+    "to uint8": lambda: [T.ToDtype(np.uint8, scale=True), T.RandomHorizontalFlip()],
+}
+
+
+@pytest.mark.parametrize("name", list(_BOUNDARY_RECIPES))
+def test_lists_of_large_images_read_in_place_at_every_boundary(name, monkeypatch):
+    # Images of 64 KiB and more are read in place rather than packed; every pass
+    # boundary must take them, and give what packing them gives.
+    from fastaug import resample as rs
+
+    ragged = name.startswith("ragged")
+    dtype = np.float32 if name == "to uint8" else np.uint8
+    shapes = [(160, 150), (150, 170), (181, 160)] if ragged else [(160, 150)] * 3
+    imgs = [_image(h, w, 3, dtype) for h, w in shapes]
+    before = [im.copy() for im in imgs]
+    recipe = T.Compose(_BOUNDARY_RECIPES[name]())
+    params = recipe.draw(imgs, rng=4)
+    assert min(im.nbytes for im in imgs) >= rs._IN_PLACE_MIN_BYTES
+    got = recipe.apply(imgs, params)
+    monkeypatch.setattr(rs, "_IN_PLACE_MIN_BYTES", 1 << 60)  # now packed
+    want = recipe.apply(imgs, params)
+    assert np.array_equal(got, want)
+    assert all(np.array_equal(a, b) for a, b in zip(imgs, before))
+    if not ragged:
+        assert np.array_equal(got, recipe.apply(np.stack(imgs), params))
+
+
 def test_seeded_keyed_and_replayable():
     x = np.stack([_image(32, 32, 3, np.uint8) for _ in range(8)])
     a = T.Compose([T.RandomCrop(28), T.RandomHorizontalFlip()], seed=7)

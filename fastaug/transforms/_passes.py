@@ -343,12 +343,17 @@ def run(params: BatchParams, source: Any, src_dtype: np.dtype, data_format: str,
         if _fold(p, step):
             continue
         if step.kind == "elementwise":  # float -> uint8
-            out = _execute(p, current, "channels_last", num_threads) if not p.empty() else (
-                current if isinstance(current, np.ndarray) else _rs._as_packed(current))
-            if not isinstance(out, np.ndarray):
-                raise ValueError("ToDtype(uint8) of float images of different sizes: resize "
-                                 "or crop them to one size first")
-            current = _to_uint8_truncating(out, step.options["scale"])
+            out = _execute_boundary(p, current, num_threads) if not p.empty() else current
+            scale = step.options["scale"]
+            if isinstance(out, np.ndarray):
+                current = _to_uint8_truncating(out, scale)
+            else:
+                # A sequence (sizes may differ): each image converted, as torchvision
+                # converts each; one array again when they share a size.
+                packed = _rs._as_packed(out)
+                conv = [_to_uint8_truncating(packed.image(i), scale) for i in range(len(packed))]
+                same = all(im.shape == conv[0].shape for im in conv)
+                current = np.stack(conv) if same else conv
             fresh = True
             p = _pass_after(current, c)
             continue
