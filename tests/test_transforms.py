@@ -445,3 +445,32 @@ def test_random_chains_fold_like_the_step_by_step_reference(seed):
             # 1 uint8 level through the normalisation when a flip precedes a resize.
             atol = (1 / 255 / 0.2 + 1e-5) if flip_then_resize else 2e-5
             np.testing.assert_allclose(got, ref, rtol=2e-6, atol=atol)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_chains_give_one_result_for_every_input_form(seed, monkeypatch):
+    # A list of photo-sized images (read in place), the same packed, one array, the
+    # keras.datasets layout (a transposed view) and read-only arrays: one result, and
+    # the caller's images untouched.
+    from fastaug import resample as rs
+
+    rng = np.random.default_rng(100 + seed)
+    steps = _random_recipe(rng)
+    if rng.random() < 0.6:  # a step that needs one size, after a fixed-size one
+        steps[-1:-1] = [T.Resize((24, 20)), T.RandomRotation(20) if rng.random() < 0.5
+                        else T.ColorJitter(0.4, 0.4, 0.4, 0.1)]
+    imgs = [_image(160, 150, 3, np.uint8, rng) for _ in range(3)]
+    before = [im.copy() for im in imgs]
+    recipe = T.Compose(steps, num_threads=int(rng.integers(1, 3)))
+    params = recipe.draw(imgs, rng=seed)
+    want = recipe.apply(imgs, params)
+    arr = np.stack(imgs)
+    view = np.ascontiguousarray(arr.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)
+    ro = arr.copy()
+    ro.flags.writeable = False
+    ro_list = list(ro)
+    for form in (arr, view, ro, ro_list):
+        assert np.array_equal(recipe.apply(form, params), want)
+    monkeypatch.setattr(rs, "_IN_PLACE_MIN_BYTES", 1 << 60)  # packed
+    assert np.array_equal(recipe.apply(imgs, params), want)
+    assert all(np.array_equal(a, b) for a, b in zip(imgs, before))
