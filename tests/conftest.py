@@ -13,9 +13,9 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 # JAX would otherwise grab every core for its own thread pool in model.fit tests.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
-# Reference generators run by hand in an environment with the reference library
-# (PyTorch): not part of the suite.
-collect_ignore_glob = ["fixtures/make_*.py"]
+# Reference generators and the live fuzz, run by hand in an environment with the
+# reference library (PyTorch): not part of the suite.
+collect_ignore_glob = ["fixtures/make_*.py", "fixtures/fuzz_*.py"]
 
 
 

@@ -5,7 +5,8 @@ The references are torchvision's outputs checked in as
 ``tests/fixtures/make_torchvision_refs.py``: the suite needs no PyTorch). Each
 case is a chain of v2.functional calls with explicit parameters; here the
 same chain becomes fastaug ``Step`` records and runs through ``Compose.apply``
-(so the folding into one pass is what is tested).
+(so the folding into one pass is what is tested). With PyTorch installed,
+``tests/fixtures/fuzz_torchvision.py`` draws new random cases and compares live.
 
 Tolerances, and why:
 
